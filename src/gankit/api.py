@@ -1,0 +1,255 @@
+"""The Python API, which the CLI mirrors: train, resume, load, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .config import RunConfig, load_yaml, resolve_config, to_dict
+from .data import load_dataset
+from .data.stream import mix
+from .errors import CheckpointError, ConfigError, GankitError
+from .models import DataInfo, GANModel
+from .registry import MODELS
+from .safetensors_io import read_tensors, write_tensors
+from .train import checkpoint
+from .train.hooks import Checkpoints, Hook, ProgressBar, SampleGrids, StatsFile
+from .train.trainer import Trainer, seed_everything
+
+MODEL_FORMAT = "gankit-model"
+MODEL_FORMAT_VERSION = 1
+
+
+@dataclass
+class Run:
+    run_dir: Path
+    status: str  # finished | interrupted
+    step: int
+    model: GANModel
+    seconds: float
+
+    @property
+    def resume_command(self) -> str:
+        return f"gankit resume {self.run_dir}"
+
+
+def _say(verbose: bool, message: str) -> None:
+    if verbose:
+        print(f"gankit: {message}", file=sys.stderr)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GankitError("--device cuda: no CUDA GPU is visible to this torch build; use --device cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise GankitError("--device mps: Apple's MPS backend is not available here; use --device cpu")
+    return torch.device(name)
+
+
+def build_model(cfg: RunConfig, info: DataInfo, device: torch.device) -> GANModel:
+    model = MODELS.get(cfg.model.name)(cfg.model, info, init_seed=mix(cfg.train.seed, 0))
+    model.noise.manual_seed(mix(cfg.train.seed, 5))
+    return model.to_device(device)
+
+
+def _new_run_dir(root: Path, cfg: RunConfig) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
+    data_name = re.sub(r"[^A-Za-z0-9_-]+", "_", cfg.data.spec.split(":")[0])
+    return root / f"{max(numbers, default=0) + 1:03d}-{cfg.model.name}-{data_name}"
+
+
+def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook]) -> list[Hook]:
+    t = cfg.train
+    hooks: list[Hook] = [ProgressBar()] if progress else []
+    hooks += [StatsFile(run_dir, t.tensorboard), SampleGrids(run_dir, t.sample_every, t.n_samples,
+                                                              mix(t.seed, 4))]
+    hooks += list(extra)
+    hooks.append(Checkpoints(t.checkpoint_every))  # last: it records the state the other hooks left
+    return hooks
+
+
+def _run(cfg: RunConfig, run_dir: Path, state: dict[str, Any] | None, progress: bool, hooks: Sequence[Hook],
+         dataset=None) -> Run:
+    device = pick_device(cfg.train.device)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    dataset = dataset if dataset is not None else load_dataset(cfg.data)
+    seed_everything(cfg.train.seed)
+    model = build_model(cfg, dataset.info, device)
+    trainer = Trainer(cfg, run_dir, model, dataset, device, _hooks(cfg, run_dir, progress, hooks))
+    if state is not None:
+        trainer.load_state(state)
+    info = dataset.info
+    _say(progress, f"{cfg.model.name} on {cfg.data.spec} ({len(dataset)} images, {info.img_size}x{info.img_size}"
+                   f"x{info.img_channels}) on {device}, step {trainer.step} -> {cfg.train.steps}; run: {run_dir}")
+    t0 = time.perf_counter()
+    status = trainer.fit()
+    seconds = time.perf_counter() - t0
+    if status == "interrupted":
+        _say(progress, f"stopped at step {trainer.step}, checkpoint saved; resume with: gankit resume {run_dir}")
+    else:
+        _say(progress, f"done: step {trainer.step} in {seconds:.0f} s; samples: {run_dir / 'samples' / 'latest.png'}")
+    model.eval()
+    return Run(run_dir=run_dir, status=status, step=trainer.step, model=model, seconds=seconds)
+
+
+def train(model: str = "dcgan", data: str | None = None, *, config: str | Path | Mapping | None = None,
+          overrides: Sequence[str] = (), steps: int | None = None, batch_size: int | None = None,
+          out: str | Path | None = None, device: str | None = None, seed: int | None = None,
+          hooks: Sequence[Hook] = (), progress: bool = True) -> Run:
+    """Train `model` on `data` (a spec such as 'digits', 'mnist:DIR', 'folder:DIR') and return the Run.
+
+    Config precedence: the model's paper defaults < `config` (YAML path or dict) < `overrides`
+    ('section.key=value') < the explicit keyword arguments.
+    """
+    tree: dict[str, Any] = {}
+    if config is not None:
+        tree = dict(config) if isinstance(config, Mapping) else load_yaml(config)
+    model_tree = dict(tree.get("model") or {})
+    if model_tree.get("name") not in (None, model):
+        raise ConfigError(f"the config file is for model '{model_tree['name']}', not '{model}'")
+    MODELS.get(model)  # unknown names fail here, with the valid ones listed
+    model_tree["name"] = model
+    tree["model"] = model_tree
+    explicit = [f"data.spec={data}" if data is not None else None,
+                f"train.steps={steps}" if steps is not None else None,
+                f"train.batch_size={batch_size}" if batch_size is not None else None,
+                f"train.device={device}" if device is not None else None,
+                f"train.seed={seed}" if seed is not None else None]
+    cfg = resolve_config(tree, [*overrides, *(e for e in explicit if e)])
+    run_dir = Path(out) if out is not None else _new_run_dir(Path("runs"), cfg)
+    if checkpoint.candidates(run_dir / "checkpoints"):
+        raise GankitError(f"{run_dir} already holds a run: continue it with 'gankit resume {run_dir}' or "
+                          "choose another --out")
+    pick_device(cfg.train.device)
+    dataset = load_dataset(cfg.data)  # bad data fails here, before a run folder is made
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    return _run(cfg, run_dir, None, progress, hooks, dataset)
+
+
+def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hook] = (), progress: bool = True
+           ) -> Run:
+    """Continue a run from its newest good checkpoint (falling back past damaged ones) up to `steps`."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise GankitError(f"{run_dir} is not a run folder")
+    ckpt, problems = checkpoint.latest(run_dir / "checkpoints")
+    for problem in problems:
+        _say(True, f"skipping a damaged checkpoint: {problem}")
+    for bad in checkpoint.candidates(run_dir / "checkpoints"):
+        if int(bad.name[5:]) > ckpt.step:  # keep it for inspection, out of the way of pruning and resuming
+            os.rename(bad, bad.with_name(f".damaged-{bad.name}-{int(time.time())}"))
+    if problems:
+        _say(True, f"resuming from {ckpt.path}")
+    tree = ckpt.state["config"]
+    if steps is not None:
+        tree = {**tree, "train": {**tree["train"], "steps": steps}}
+    cfg = resolve_config(tree)
+    if cfg.train.steps <= ckpt.step:
+        raise GankitError(f"{run_dir} is already at step {ckpt.step}; pass --steps N with N > {ckpt.step} "
+                          "to train further")
+    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    return _run(cfg, run_dir, ckpt.state, progress, hooks)
+
+
+# ---------------------------------------------------------------------------------- model folders
+
+
+def _model_from_checkpoint(ckpt: checkpoint.Checkpoint) -> GANModel:
+    cfg = resolve_config(ckpt.state["config"])
+    info = DataInfo.from_dict(ckpt.state["data_info"])
+    model = build_model(cfg, info, torch.device("cpu"))
+    try:
+        model.load_state_dict(ckpt.state["model"])
+        if ckpt.state.get("ema"):  # sampling uses the averaged generator when the run kept one
+            getattr(model, model.ema_target).load_state_dict(ckpt.state["ema"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{ckpt.path}: weights do not fit the model: {str(e).splitlines()[0]}") from None
+    model.trained_steps = ckpt.step
+    return model
+
+
+def load(path: str | Path, device: str = "cpu") -> GANModel:
+    """A trained model, ready to use (`model.sample(n)`), from a model folder, a run folder or a checkpoint."""
+    path = Path(path)
+    if (path / "config.json").is_file():
+        model = _load_model_dir(path)
+    elif (path / "checkpoints").is_dir():
+        model = _model_from_checkpoint(checkpoint.latest(path / "checkpoints")[0])
+    elif (path / checkpoint.STATE).is_file():
+        model = _model_from_checkpoint(checkpoint.read(path))
+    else:
+        raise GankitError(f"{path} is not a gankit model folder (config.json), run folder (checkpoints/) "
+                          "or checkpoint (state.json)")
+    return model.to_device(pick_device(device)).eval()
+
+
+def _load_model_dir(path: Path) -> GANModel:
+    try:
+        meta = json.loads((path / "config.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise CheckpointError(f"{path / 'config.json'}: not a gankit model folder (no \"format\": \"{MODEL_FORMAT}\")")
+    if meta.get("format_version") != MODEL_FORMAT_VERSION:
+        raise CheckpointError(f"{path / 'config.json'}: model format version {meta.get('format_version')} "
+                              f"is not {MODEL_FORMAT_VERSION}")
+    try:
+        cfg = resolve_config({"model": meta["model"], "train": {"seed": 0}})
+        info = DataInfo.from_dict(meta["data"])
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"{path / 'config.json'}: missing or malformed entry {e}") from None
+    model = build_model(cfg, info, torch.device("cpu"))
+    tensors = read_tensors(path / "model.safetensors")
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path / 'model.safetensors'}: weights do not fit the model: "
+                              f"{str(e).splitlines()[0]}") from None
+    model.trained_steps = int(meta.get("trained_steps", 0))
+    return model
+
+
+def export(run_dir: str | Path, out: str | Path) -> Path:
+    """Write a self-describing model folder (config.json + model.safetensors) from a run's newest checkpoint."""
+    run_dir, out = Path(run_dir), Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise GankitError(f"{out} exists and is not empty; choose another --out")
+    model = load(run_dir)
+    meta = {
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_FORMAT_VERSION,
+        "gankit_version": __version__,
+        "model": to_dict(model.cfg),
+        "data": to_dict(model.info),
+        "trained_steps": model.trained_steps,
+        "source_run": str(run_dir),
+    }
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    write_tensors(tmp / "model.safetensors", model.state_dict())
+    (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if out.exists():
+        out.rmdir()
+    os.rename(tmp, out)
+    return out

@@ -1,0 +1,186 @@
+"""The command line: parse, call the library, turn user errors into one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import did_you_mean
+
+EXAMPLES = {
+    "train": """examples:
+  gankit train dcgan                                   # handwritten digits, built in
+  gankit train dcgan --data mnist:../shared/data/mnist --steps 5000
+  gankit train dcgan --data folder:~/photos --set data.img_size=64 --set data.flip=true
+  gankit train dcgan --config my.yaml --set model.lr_G=1e-4 --out runs/try1""",
+    "resume": """examples:
+  gankit resume runs/001-dcgan-digits                  # continue to the configured number of steps
+  gankit resume runs/001-dcgan-digits --steps 20000    # or train further""",
+    "sample": """examples:
+  gankit sample runs/001-dcgan-digits --out samples.png
+  gankit sample models/digits --n 16 --seed 3 --out x.npy --format npy""",
+    "export": """examples:
+  gankit export runs/001-dcgan-digits --out models/digits""",
+    "config": """examples:
+  gankit config show dcgan > dcgan.yaml                # edit, then: gankit train dcgan --config dcgan.yaml""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (plus where to find help), still exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        bad = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if bad:
+            choices = re.findall(r"'([^']*)'", bad.group(2))
+            message = f"invalid choice '{bad.group(1)}'{did_you_mean(bad.group(1), choices)}; valid: " + ", ".join(
+                choices)
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gankit", description="Train, evaluate and use classic GANs.",
+                epilog="run 'gankit COMMAND --help' for a command's options and examples",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    t = sub.add_parser("train", help="train a model; writes a run folder", epilog=EXAMPLES["train"],
+                       formatter_class=fmt)
+    t.add_argument("model", help="model name (see 'gankit list')")
+    t.add_argument("--data", metavar="SPEC", help="digits (default) | mnist[:DIR] | fashion-mnist[:DIR] | "
+                                                  "folder:DIR")
+    t.add_argument("--config", metavar="FILE.yaml", help="a config file (see 'gankit config show MODEL')")
+    t.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                   help="override one config value, e.g. model.z_dim=64 (repeatable)")
+    t.add_argument("--steps", type=int, metavar="N", help="training steps")
+    t.add_argument("--batch-size", type=int, metavar="N")
+    t.add_argument("--out", metavar="DIR", help="run folder (default: runs/NNN-MODEL-DATA)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--seed", type=int, metavar="N")
+    t.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+
+    r = sub.add_parser("resume", help="continue a run exactly where it stopped", epilog=EXAMPLES["resume"],
+                       formatter_class=fmt)
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.add_argument("--steps", type=int, metavar="N", help="train until step N (default: the run's own)")
+    r.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("sample", help="draw images from a trained model", epilog=EXAMPLES["sample"],
+                       formatter_class=fmt)
+    s.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    s.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, metavar="FILE", help="FILE.png (a grid) or FILE.npy")
+    s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
+                       formatter_class=fmt)
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--out", required=True, metavar="MODEL_DIR")
+
+    sub.add_parser("list", help="the models and datasets")
+
+    c = sub.add_parser("config", help="show a model's full default config", epilog=EXAMPLES["config"],
+                       formatter_class=fmt)
+    c.add_argument("action", choices=["show"])
+    c.add_argument("model")
+    return p
+
+
+def _train(a) -> int:
+    from .api import train
+
+    run = train(a.model, a.data, config=a.config, overrides=a.overrides, steps=a.steps, batch_size=a.batch_size,
+                out=a.out, device=a.device, seed=a.seed, progress=not a.quiet)
+    if a.quiet and run.status == "interrupted":
+        print(f"resume with: gankit resume {run.run_dir}")
+    return 0
+
+
+def _resume(a) -> int:
+    from .api import resume
+
+    resume(a.run_dir, a.steps, progress=not a.quiet)
+    return 0
+
+
+def _sample(a) -> int:
+    import numpy as np
+
+    from .api import load
+    from .errors import GankitError
+    from .images import grid, save_png, to_uint8
+
+    if a.n < 1:
+        raise GankitError("--n must be at least 1")
+    out = Path(a.out)
+    fmt = a.format or ("npy" if out.suffix.lower() == ".npy" else "png")
+    model = load(a.model_dir, device=a.device)
+    images = model.sample(a.n, seed=a.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "npy":
+        np.save(out, to_uint8(images))  # (N, H, W, C) uint8, the layout image libraries expect
+    else:
+        save_png(grid(images), out)
+    print(out)
+    return 0
+
+
+def _export(a) -> int:
+    from .api import export
+
+    print(export(a.run_dir, a.out))
+    return 0
+
+
+def _list(a) -> int:
+    from .registry import DATASETS, MODELS
+
+    print("models:")
+    for name in MODELS.names():
+        doc = (sys.modules[MODELS.get(name).__module__].__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:<16} {doc}")
+    print("datasets (--data):")
+    for name in DATASETS.names():
+        doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:<16} {doc}")
+    return 0
+
+
+def _config(a) -> int:
+    from .config import default_config
+
+    print(default_config(a.model).to_yaml(), end="")
+    return 0
+
+
+COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "export": _export, "list": _list,
+            "config": _config}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from . import models  # noqa: F401  (registers the systems)
+    from .errors import GankitError
+
+    try:
+        return COMMANDS[args.command](args)
+    except GankitError as e:
+        print(f"gankit {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

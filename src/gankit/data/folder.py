@@ -1,0 +1,141 @@
+"""`folder:DIR` — a user's own images, flat or one sub-folder per class.
+
+Every file is decoded once before training starts: unreadable, truncated and non-image files are skipped and
+counted then, and reported in one line, so a bad file can never stop a run hours in. An empty or all-bad
+folder is an error before the first step.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ..config import DataConfig
+from ..errors import DataError
+from ..models.base import DataInfo
+from ..registry import DATASETS
+from .transforms import crop_box, pil_to_tensor, resize_shorter, to_mode
+
+
+def _why_unreadable(path: Path) -> str | None:
+    """None if Pillow can fully decode the file, else a short reason."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                if img.width < 1 or img.height < 1:
+                    return "empty image"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return "too many pixels (decompression bomb?)"
+    except PermissionError:
+        return "permission denied"
+    except OSError as e:
+        text = str(e)
+        if "cannot identify image file" in text:
+            return "not an image"
+        if "truncated" in text or "broken data stream" in text or "image file is" in text:
+            return "truncated"
+        return text.split(":")[0][:60] or "unreadable"
+    except Exception as e:  # Pillow raises many types on hostile input; any of them means "skip this file"
+        return f"{type(e).__name__}"
+    return None
+
+
+def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(path, label) pairs and the class names ([] for a flat folder). Hidden files are ignored."""
+    def visible(p: Path) -> bool:
+        return not p.name.startswith(".")
+
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and visible(p))
+    class_dirs = [d for d in subdirs if any(visible(f) and f.is_file() for f in d.rglob("*"))]
+    if class_dirs:
+        files = []
+        for label, d in enumerate(class_dirs):
+            files += [(f, label) for f in sorted(d.rglob("*"))
+                      if f.is_file() and all(visible(part) for part in f.relative_to(d).parts)]
+        return files, [d.name for d in class_dirs]
+    return [(f, -1) for f in sorted(root.iterdir()) if f.is_file() and visible(f)], []
+
+
+class ImageFolder(torch.utils.data.Dataset):
+    """Map-style dataset indexed by (index, augmentation seed): the seed makes crops and flips a function of
+    the sample's position in the run, so resumed and multi-worker runs see exactly the same pixels."""
+
+    def __init__(self, root: str | Path, cfg: DataConfig):
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DataError(f"folder:{root} is not a directory")
+        files, classes = _list_files(self.root)
+        if not files:
+            raise DataError(f"folder:{root} holds no files (expected images, or one sub-folder per class)")
+        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+            reasons = list(pool.map(_why_unreadable, (f for f, _ in files)))
+        self.files = [(str(f), label) for (f, label), why in zip(files, reasons) if why is None]
+        self.skipped = {str(f): why for (f, _), why in zip(files, reasons) if why is not None}
+        if self.skipped:
+            counts = Counter(self.skipped.values())
+            detail = ", ".join(f"{n} {why}" for why, n in counts.most_common())
+            print(f"gankit: folder:{root}: skipped {len(self.skipped)} of {len(files)} files ({detail})",
+                  file=sys.stderr)
+        if not self.files:
+            raise DataError(f"folder:{root}: none of its {len(files)} files is a readable image")
+        self.cfg = cfg
+        self.img_size = cfg.img_size or 64
+        self.load_size = max(cfg.load_size or self.img_size, self.img_size)
+        channels = cfg.channels or self._guess_channels()
+        self.info = DataInfo(name="folder", img_size=self.img_size, img_channels=channels,
+                             num_classes=len(classes), class_names=classes)
+        self.failed_late = 0
+
+    def _guess_channels(self) -> int:
+        """RGB if any of the first 32 images has colour, else grayscale."""
+        for path, _ in self.files[:32]:
+            with Image.open(path) as img:
+                if img.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+                    return 3
+        return 1
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load(self, index: int, seed: int) -> torch.Tensor:
+        path, _ = self.files[index]
+        generator = torch.Generator().manual_seed(seed)
+        with Image.open(path) as img:
+            img = to_mode(img, self.info.img_channels)
+        img = resize_shorter(img, self.load_size)
+        img = img.crop(crop_box(*img.size, self.img_size, self.cfg.crop == "random", generator))
+        if self.cfg.flip and torch.rand(1, generator=generator).item() < 0.5:
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        return pil_to_tensor(img)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int]:
+        index, seed = item
+        # A file that decoded at the start can still vanish or change mid-run: take the next one rather than
+        # stop the run, and count it.
+        for attempt in range(len(self.files)):
+            i = (index + attempt) % len(self.files)
+            try:
+                return self.load(i, seed), self.files[i][1]
+            except Exception:
+                self.failed_late += 1
+                if attempt == 0:
+                    print(f"gankit: warning: {self.files[i][0]} became unreadable; using another image",
+                          file=sys.stderr)
+        raise DataError(f"folder:{self.root}: no image is readable any more")
+
+
+@DATASETS.register("folder")
+def folder(arg: str, cfg: DataConfig) -> ImageFolder:
+    """Your images: folder:DIR, flat or one sub-folder per class (labels); resized, cropped, flipped by config."""
+    if not arg:
+        raise DataError("folder needs a directory: --data folder:DIR")
+    return ImageFolder(arg, cfg)

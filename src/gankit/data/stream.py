@@ -1,0 +1,106 @@
+"""An endless, resumable stream of batches.
+
+The order is a pure function of (seed, number of batches drawn so far): sample number s of the run is item
+perm_e[s mod N] of epoch e = s // N, where perm_e is a permutation seeded by (seed, e). Saving the count is
+therefore enough to resume exactly where a run stopped, even with DataLoader workers prefetching ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from ..models.base import Batch
+from .folder import ImageFolder
+from .tensors import TensorImages
+from .transforms import uint8_to_unit
+
+_MASK = (1 << 63) - 1
+
+
+def mix(*values: int) -> int:
+    """A 63-bit seed from several integers (SplitMix64's finaliser), so nearby inputs give unrelated seeds."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h = (h ^ (v & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        h = (h ^ (h >> 31)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 29
+    return h & _MASK
+
+
+class Order:
+    """Which dataset items make up batch k."""
+
+    def __init__(self, n_items: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n_items, batch_size, seed
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._perms:
+            if len(self._perms) > 2:
+                self._perms.pop(min(self._perms))
+            g = torch.Generator().manual_seed(mix(self.seed, 1, epoch))
+            self._perms[epoch] = torch.randperm(self.n, generator=g)
+        return self._perms[epoch]
+
+    def indices(self, k: int) -> torch.Tensor:
+        start = k * self.batch_size
+        s = torch.arange(start, start + self.batch_size)
+        epochs = s // self.n
+        out = torch.empty(self.batch_size, dtype=torch.long)
+        for e in epochs.unique().tolist():
+            sel = epochs == e
+            out[sel] = self._perm(e)[s[sel] % self.n]
+        return out
+
+
+class _Batches(torch.utils.data.Sampler):
+    """Batch sampler for DataLoader: lists of (index, augmentation seed), from batch `start` on, forever."""
+
+    def __init__(self, order: Order, start: int, seed: int):
+        self.order, self.start, self.seed = order, start, seed
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        k = self.start
+        while True:
+            first = k * self.order.batch_size
+            idx = self.order.indices(k).tolist()
+            yield [(i, mix(self.seed, 2, first + j)) for j, i in enumerate(idx)]
+            k += 1
+
+
+def _collate(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+
+
+class BatchStream:
+    """Call it for the next batch on `device`. `drawn` counts batches handed out; it is all a checkpoint needs."""
+
+    def __init__(self, dataset: TensorImages | ImageFolder, batch_size: int, seed: int, device: torch.device,
+                 drawn: int = 0, workers: int = 0):
+        self.dataset, self.device, self.seed = dataset, device, seed
+        self.order = Order(len(dataset), batch_size, seed)
+        self.drawn = drawn
+        self._loader_iter = None
+        if isinstance(dataset, TensorImages):
+            dataset.to(device)
+        else:
+            loader = torch.utils.data.DataLoader(
+                dataset, batch_sampler=_Batches(self.order, drawn, seed), num_workers=workers,
+                collate_fn=_collate, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                prefetch_factor=4 if workers > 0 else None,
+            )
+            self._loader_iter = iter(loader)
+
+    def __call__(self) -> Batch:
+        k = self.drawn
+        self.drawn += 1
+        if self._loader_iter is None:
+            generator = torch.Generator().manual_seed(mix(self.seed, 3, k))
+            return self.dataset.batch(self.order.indices(k), generator)
+        images, labels = next(self._loader_iter)
+        batch = {"image": uint8_to_unit(images.to(self.device, non_blocking=True))}
+        if self.dataset.info.num_classes:
+            batch["label"] = labels.to(self.device, non_blocking=True)
+        return batch

@@ -1,0 +1,68 @@
+"""Image conversions shared by the data formats (no torchvision: see README)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+
+
+def to_mode(img: Image.Image, channels: int) -> Image.Image:
+    """Grayscale or RGB, whatever the file held (palette, RGBA on white, CMYK, 16-bit, ...)."""
+    img = ImageOps.exif_transpose(img)  # phones store rotation as a tag; users expect upright images
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray((arr / top * 255).round().astype(np.uint8))
+    return img.convert("L" if channels == 1 else "RGB")
+
+
+def resize_shorter(img: Image.Image, size: int) -> Image.Image:
+    w, h = img.size
+    if min(w, h) == size:
+        return img
+    scale = size / min(w, h)
+    return img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
+
+
+def crop_box(w: int, h: int, size: int, random: bool, generator: torch.Generator | None) -> tuple:
+    if random:
+        left = int(torch.randint(0, w - size + 1, (1,), generator=generator))
+        top = int(torch.randint(0, h - size + 1, (1,), generator=generator))
+    else:
+        left, top = (w - size) // 2, (h - size) // 2
+    return (left, top, left + size, top + size)
+
+
+def pil_to_tensor(img: Image.Image) -> torch.Tensor:
+    """uint8 (C, H, W)."""
+    arr = np.asarray(img, dtype=np.uint8)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+
+def fit_uint8(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
+    """(N, C, h, w) uint8 -> (N, C, size, size) uint8 by antialiased resizing or zero padding."""
+    h, w = images.shape[-2:]
+    if (h, w) == (size, size):
+        return images
+    if mode == "pad" and h <= size and w <= size:
+        top, left = (size - h) // 2, (size - w) // 2
+        return F.pad(images, (left, size - w - left, top, size - h - top))
+    out = []
+    for chunk in images.split(4096):  # bounded memory for 70k-image sets
+        x = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True,
+                          align_corners=False)
+        out.append(x.round_().clamp_(0, 255).to(torch.uint8))
+    return torch.cat(out)
+
+
+def uint8_to_unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range of a tanh generator."""
+    return x.float().div_(127.5).sub_(1.0)

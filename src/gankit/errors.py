@@ -1,0 +1,34 @@
+"""Errors a user can fix. The CLI turns each into one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GankitError(Exception):
+    """A problem with the user's input (names, values, files), not a bug in gankit."""
+
+
+class ConfigError(GankitError):
+    """An unknown key or an ill-typed value in a config, a YAML file or a `--set` override."""
+
+
+class DataError(GankitError):
+    """A dataset that cannot be found, read or used."""
+
+
+class CheckpointError(GankitError):
+    """A checkpoint or model folder that is missing, damaged or not gankit's."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown(kind: str, name: str, choices: Iterable[str]) -> str:
+    """The one-line message for an unknown name: what was asked, the closest match, every valid choice."""
+    choices = sorted(choices)
+    return f"unknown {kind} '{name}'{did_you_mean(name, choices)}; valid: {', '.join(choices)}"

@@ -1,0 +1,1 @@
+"""Losses are pure functions of logits (or images), written in generator/discriminator pairs."""

@@ -1,0 +1,122 @@
+"""The contract every system implements, and the few helpers their training steps share.
+
+A system is an `nn.Module` holding its networks (`G`, `D`, `E`, ...). It says how to build them from its config
+and the data, which optimizers it uses, and writes its whole update in `train_step`, top to bottom. The trainer
+owns everything around that: data, logging, samples, checkpoints, EMA.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+
+Batch = dict[str, torch.Tensor]  # "image": (N, C, H, W) in [-1, 1]; "label": (N,) int64 when the data has them
+
+
+@dataclass
+class DataInfo:
+    """What a model needs to know about its data; saved with every model so it can be rebuilt alone."""
+
+    name: str
+    img_size: int
+    img_channels: int
+    num_classes: int = 0
+    class_names: list[str] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
+
+
+class GANModel(nn.Module):
+    Config: ClassVar[type[ModelConfig]]
+    # The network an EMA copy tracks and sampling uses; a model without a generator sets None.
+    ema_target: ClassVar[str | None] = "G"
+
+    def __init__(self, cfg: ModelConfig, info: DataInfo):
+        super().__init__()
+        self.cfg = cfg
+        self.info = info
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        # Noise for training comes from this generator, not the global one, so that a checkpoint can restore
+        # it exactly; it is re-seeded by the trainer and moved with the model by `to_device`.
+        self.noise = torch.Generator()
+
+    # ------------------------------------------------------------------------- what each system defines
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
+        """One update of every network. Draws as many batches as it needs from `next_batch` (WGAN's critic
+        takes several per generator step). Returns detached scalar tensors named 'D/loss', 'G/loss', ...;
+        the trainer reads them back only when it logs, so the hot path never waits on the device."""
+        raise NotImplementedError
+
+    def generate(self, n: int, generator: torch.Generator | None = None, G: nn.Module | None = None
+                 ) -> torch.Tensor:
+        """n images in [-1, 1] from G (or the EMA copy passed as `G`)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------ shared helpers
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def to_device(self, device: torch.device) -> GANModel:
+        self.to(device)
+        if self.noise.device != device:
+            seed = self.noise.initial_seed()
+            self.noise = torch.Generator(device=device)
+            self.noise.manual_seed(seed)
+        return self
+
+    def randn(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.noise, device=self.noise.device)
+
+    def optimize(self, name: str, loss: torch.Tensor) -> None:
+        """zero_grad (to None: no memset), backward, step for one named optimizer."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    @torch.no_grad()
+    def sample(self, n: int = 64, seed: int | None = None) -> torch.Tensor:
+        """n images as floats in [0, 1], shape (n, C, H, W). `seed` makes the draw reproducible and leaves the
+        training noise untouched."""
+        G = getattr(self, self.ema_target)
+        was_training = G.training
+        G.eval()
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device)
+            generator.manual_seed(seed)
+        try:
+            images = self.generate(n, generator=generator)
+        finally:
+            G.train(was_training)
+        return (images.clamp(-1, 1) + 1) / 2
+
+
+@contextlib.contextmanager
+def frozen(*nets: nn.Module) -> Iterator[None]:
+    """No parameter gradients for `nets` inside the block: G's update does not also fill D's .grad."""
+    saved = [[p.requires_grad for p in net.parameters()] for net in nets]
+    for net in nets:
+        net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for net, flags in zip(nets, saved):
+            for p, flag in zip(net.parameters(), flags):
+                p.requires_grad_(flag)

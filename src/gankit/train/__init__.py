@@ -1,0 +1,1 @@
+"""The one step-based training loop, its hooks, checkpoints and EMA."""

@@ -1,0 +1,133 @@
+"""What happens around the training step: progress, stats, sample grids, checkpoints.
+
+A hook sees the trainer after each step (`step`), at each logging point with the interval's mean values (`log`),
+and at the start and end. Hooks never touch the models' maths.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..images import grid, save_png
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+class Hook:
+    def start(self, tr: Trainer) -> None: ...
+    def step(self, tr: Trainer) -> None: ...
+    def log(self, tr: Trainer, values: dict[str, float]) -> None: ...
+    def end(self, tr: Trainer, status: str) -> None: ...
+
+
+class ProgressBar(Hook):
+    """tqdm bar with step, ETA and images per second; losses shown at each logging point."""
+
+    def start(self, tr):
+        self.bar = tqdm(total=tr.cfg.train.steps, initial=tr.step, desc=tr.cfg.model.name, unit="step",
+                        dynamic_ncols=True, file=sys.stderr, smoothing=0.1)
+
+    def step(self, tr):
+        self.bar.update(1)
+
+    def log(self, tr, values):
+        shown = {k: f"{v:.3g}" for k, v in values.items() if k != "img_per_s"}
+        shown["img/s"] = f"{values['img_per_s']:.0f}"
+        self.bar.set_postfix(shown, refresh=False)
+
+    def end(self, tr, status):
+        self.bar.close()
+
+
+class StatsFile(Hook):
+    """stats.jsonl (one JSON object per logging point) and TensorBoard scalars. On resume, rows past the
+    checkpoint's step are dropped so the record matches the weights."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool):
+        self.path = run_dir / "stats.jsonl"
+        self.tb_dir = run_dir / "tb"
+        self.tensorboard = tensorboard
+        self.writer = None
+
+    def start(self, tr):
+        if self.path.exists():
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and _row_step(line) <= tr.step]
+            self.path.write_text("".join(line + "\n" for line in kept))
+        self.file = open(self.path, "a")
+        if self.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # slow import: only when asked for
+
+            self.writer = SummaryWriter(str(self.tb_dir), purge_step=tr.step + 1 if tr.step else None)
+
+    def log(self, tr, values):
+        row = {"step": tr.step, "time": round(time.time(), 3), **{k: round(v, 6) for k, v in values.items()}}
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(k, v, tr.step)
+
+    def end(self, tr, status):
+        self.file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _row_step(line: str) -> int:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return 1 << 62  # unreadable rows (a line cut by a crash) are dropped too
+
+
+class SampleGrids(Hook):
+    """A grid from the same noise every `every` steps: samples/step_XXXXXXXX.png and samples/latest.png."""
+
+    def __init__(self, run_dir: Path, every: int, n: int, seed: int):
+        self.dir = run_dir / "samples"
+        self.every, self.n, self.seed = every, n, seed
+
+    def start(self, tr):
+        self.dir.mkdir(exist_ok=True)
+        if tr.step == 0:
+            self.save(tr)
+
+    def step(self, tr):
+        if tr.step % self.every == 0:
+            self.save(tr)
+
+    def end(self, tr, status):
+        if tr.step % self.every != 0:
+            self.save(tr)
+
+    def save(self, tr):
+        images = tr.fixed_samples(self.n, self.seed)
+        picture = grid(images)
+        save_png(picture, self.dir / f"step_{tr.step:08d}.png")
+        save_png(picture, self.dir / "latest.png")
+
+
+class Checkpoints(Hook):
+    def __init__(self, every: int):
+        self.every = every
+
+    def step(self, tr):
+        if tr.step % self.every == 0:
+            tr.save_checkpoint()
+
+    def end(self, tr, status):
+        if status != "failed" and tr.last_checkpoint_step != tr.step:
+            tr.save_checkpoint()
+
+
+def mean_values(sums: torch.Tensor, count: int, keys: list[str]) -> dict[str, Any]:
+    return dict(zip(keys, (sums / max(count, 1)).tolist()))

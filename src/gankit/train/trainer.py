@@ -1,0 +1,193 @@
+"""The one training loop: step-based, endless data, hooks around a model's own `train_step`.
+
+The loop owns everything that is the same for every system: the data stream, the step counter, EMA, interval
+statistics, signals, checkpoints and their exact restoration. The models own the maths.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..config import RunConfig, to_dict
+from ..data import BatchStream
+from ..data.stream import mix
+from ..errors import CheckpointError
+from ..models.base import GANModel
+from . import checkpoint
+from .ema import EMA
+from .hooks import Hook
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, run_dir: Path, model: GANModel, dataset, device: torch.device,
+                 hooks: list[Hook], progress_note: str = ""):
+        self.cfg, self.run_dir, self.model, self.dataset, self.device = cfg, run_dir, model, dataset, device
+        self.hooks = hooks
+        self.step = 0
+        self.last_checkpoint_step = -1
+        self.model.optimizers = model.configure_optimizers()
+        beta = cfg.train.ema_beta
+        self.ema = EMA(getattr(model, model.ema_target), beta) if beta > 0 and model.ema_target else None
+        self.stream = BatchStream(dataset, cfg.train.batch_size, cfg.train.seed, device,
+                                  workers=cfg.data.workers)
+        self._stop_signal: int | None = None
+
+    # --------------------------------------------------------------------------------------- state
+
+    def state(self) -> dict[str, Any]:
+        rng = {
+            "torch": torch.get_rng_state(),
+            "noise": self.model.noise.get_state(),
+            "python": random.getstate(),
+            "numpy": _numpy_state(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "gankit_version": __version__,
+            "step": self.step,
+            "batches_drawn": self.stream.drawn,
+            "config": to_dict(self.cfg),
+            "data_info": to_dict(self.model.info),
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
+            "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
+            "rng": rng,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+            for name, opt in self.model.optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+            if self.ema:
+                self.ema.load_state_dict(state["ema"])
+            rng = state["rng"]
+            torch.set_rng_state(rng["torch"])
+            self.model.noise.set_state(rng["noise"])
+            random.setstate(rng["python"])
+            _set_numpy_state(rng["numpy"])
+            if "cuda" in rng and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(rng["cuda"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"checkpoint does not fit this model: {str(e).splitlines()[0]}") from None
+        self.step = int(state["step"])
+        self.stream = BatchStream(self.dataset, self.cfg.train.batch_size, self.cfg.train.seed, self.device,
+                                  drawn=int(state["batches_drawn"]), workers=self.cfg.data.workers)
+        self.last_checkpoint_step = self.step
+
+    def save_checkpoint(self) -> Path:
+        root = self.run_dir / "checkpoints"
+        path = checkpoint.write(root, self.step, self.state())
+        checkpoint.prune(root, self.cfg.train.keep_checkpoints)
+        self.last_checkpoint_step = self.step
+        return path
+
+    # ---------------------------------------------------------------------------------------- use
+
+    @torch.no_grad()
+    def fixed_samples(self, n: int, seed: int) -> torch.Tensor:
+        """Images in [0, 1] from the same noise every time (EMA weights when there are some)."""
+        G = self.ema.copy if self.ema else getattr(self.model, self.model.ema_target)
+        was_training = G.training
+        G.eval()
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(seed)
+        try:
+            images = self.model.generate(n, generator=generator, G=G)
+        finally:
+            G.train(was_training)
+        return (images.clamp(-1, 1) + 1) / 2
+
+    # --------------------------------------------------------------------------------------- loop
+
+    def fit(self) -> str:
+        """Train until cfg.train.steps. Returns 'finished' or 'interrupted' (SIGINT/SIGTERM, checkpoint saved)."""
+        cfg = self.cfg.train
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.model.train()
+        previous = self._install_signal_handlers()
+        status = "failed"
+        try:
+            for hook in self.hooks:
+                hook.start(self)
+            keys: list[str] = []
+            sums = None
+            count = 0
+            t_log, drawn_log = time.perf_counter(), self.stream.drawn
+            while self.step < cfg.steps and self._stop_signal is None:
+                stats = self.model.train_step(self.stream, self.step)
+                self.step += 1
+                if self.ema:
+                    self.ema.update()
+                # Interval means accumulate on the device; values are read back only at logging points.
+                values = torch.stack([v.float() for v in stats.values()])
+                if sums is None:
+                    keys, sums = list(stats), torch.zeros_like(values)
+                sums += values
+                count += 1
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    now = time.perf_counter()
+                    logged = dict(zip(keys, (sums / count).tolist()))
+                    imgs = (self.stream.drawn - drawn_log) * cfg.batch_size
+                    logged["img_per_s"] = imgs / max(now - t_log, 1e-9)
+                    for hook in self.hooks:
+                        hook.log(self, logged)
+                    sums.zero_()
+                    count, t_log, drawn_log = 0, now, self.stream.drawn
+                for hook in self.hooks:
+                    hook.step(self)
+            status = "finished" if self._stop_signal is None else "interrupted"
+        finally:
+            for hook in self.hooks:
+                hook.end(self, status)
+            self._restore_signal_handlers(previous)
+        return status
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum, frame):
+            if self._stop_signal is None:
+                print(f"\ngankit: {signal.Signals(signum).name} received: saving a checkpoint after this step",
+                      file=sys.stderr)
+            self._stop_signal = signum
+
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, request_stop)
+        return previous
+
+    def _restore_signal_handlers(self, previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def seed_everything(seed: int) -> None:
+    """The global generators (used by dropout and by user code); model noise has its own generator."""
+    torch.manual_seed(mix(seed, 6))
+    random.seed(mix(seed, 7))
+    np.random.seed(mix(seed, 8) % (2**32))
+
+
+def _numpy_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _set_numpy_state(s: dict[str, Any]) -> None:
+    keys = s["keys"].numpy().astype(np.uint32)
+    np.random.set_state((s["name"], keys, s["pos"], s["has_gauss"], s["cached"]))
