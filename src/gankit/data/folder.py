@@ -60,7 +60,7 @@ def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
         files = []
         for label, d in enumerate(class_dirs):
             files += [(f, label) for f in sorted(d.rglob("*"))
-                      if f.is_file() and all(visible(part) for part in f.relative_to(d).parts)]
+                      if f.is_file() and not any(part.startswith(".") for part in f.relative_to(d).parts)]
         return files, [d.name for d in class_dirs]
     return [(f, -1) for f in sorted(root.iterdir()) if f.is_file() and visible(f)], []
 
