@@ -165,7 +165,10 @@ COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "export": _ex
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help or a usage error: argparse has printed it; callers get the code
+        return e.code if isinstance(e.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
