@@ -55,7 +55,7 @@ def test_stream_batches_with_workers(image_folder):
                                  workers=1))
     a = BatchStream(ds, 5, seed=1, device=torch.device("cpu"), workers=1)
     batches = [a() for _ in range(4)]
-    assert batches[0]["image"].shape == (5, 3, 8, 8) and batches[0]["label"].shape == (5,)
-    assert batches[0]["image"].min() >= -1 and batches[0]["image"].max() <= 1
+    assert batches[0]["x"].shape == (5, 3, 8, 8) and batches[0]["label"].shape == (5,)
+    assert batches[0]["x"].min() >= -1 and batches[0]["x"].max() <= 1
     b = BatchStream(ds, 5, seed=1, device=torch.device("cpu"), drawn=2, workers=0)
-    assert torch.equal(b()["image"], batches[2]["image"])  # restarting at batch 2 gives the same pixels
+    assert torch.equal(b()["x"], batches[2]["x"])  # restarting at batch 2 gives the same pixels

@@ -46,7 +46,7 @@ def test_train_step_moves_both_networks_and_reports_finite_losses():
     model.optimizers = model.configure_optimizers()
     G0 = [p.clone() for p in model.G.parameters()]
     D0 = [p.clone() for p in model.D.parameters()]
-    batch = {"image": torch.rand(4, 1, 16, 16) * 2 - 1}
+    batch = {"x": torch.rand(4, 1, 16, 16) * 2 - 1}
     stats = model.train_step(lambda: batch, 0)
     assert set(stats) == {"D/loss", "G/loss"} and all(torch.isfinite(v) for v in stats.values())
     assert any(not torch.equal(a, b) for a, b in zip(G0, model.G.parameters()))

@@ -100,7 +100,7 @@ class BatchStream:
             generator = torch.Generator().manual_seed(mix(self.seed, 3, k))
             return self.dataset.batch(self.order.indices(k), generator)
         images, labels = next(self._loader_iter)
-        batch = {"image": uint8_to_unit(images.to(self.device, non_blocking=True))}
+        batch = {"x": uint8_to_unit(images.to(self.device, non_blocking=True))}
         if self.dataset.info.num_classes:
             batch["label"] = labels.to(self.device, non_blocking=True)
         return batch

@@ -44,7 +44,7 @@ class TensorImages:
         if self.flip:
             mask = torch.rand(len(indices), generator=generator) < 0.5
             x = torch.where(mask.to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
-        out = {"image": x}
+        out = {"x": x}
         if self.labels is not None:
             out["label"] = self.labels[indices]
         return out

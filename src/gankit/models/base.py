@@ -18,7 +18,8 @@ from torch import nn
 
 from ..config import ModelConfig
 
-Batch = dict[str, torch.Tensor]  # "image": (N, C, H, W) in [-1, 1]; "label": (N,) int64 when the data has them
+# "x": (N, C, H, W) images in [-1, 1], or (N, D) vectors; "label": (N,) int64 when the data has labels
+Batch = dict[str, torch.Tensor]
 
 
 @dataclass

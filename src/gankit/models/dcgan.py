@@ -65,7 +65,7 @@ class DCGAN(GANModel):
         return G(z)
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
-        real = next_batch()["image"]
+        real = next_batch()["x"]
         z = self.randn(real.shape[0], self.cfg.z_dim)
         fake = self.G(z)
 
