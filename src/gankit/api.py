@@ -86,14 +86,21 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook])
     return hooks
 
 
-def _run(cfg: RunConfig, run_dir: Path, state: dict[str, Any] | None, progress: bool, hooks: Sequence[Hook],
-         dataset=None) -> Run:
+def _prepare(cfg: RunConfig) -> tuple[Any, GANModel, torch.device]:
+    """Dataset and model, built (and so validated) before anything is written."""
     device = pick_device(cfg.train.device)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
-    dataset = dataset if dataset is not None else load_dataset(cfg.data)
+    dataset = load_dataset(cfg.data)
     seed_everything(cfg.train.seed)
     model = build_model(cfg, dataset.info, device)
+    model.check(cfg.train)
+    return dataset, model, device
+
+
+def _run(cfg: RunConfig, run_dir: Path, state: dict[str, Any] | None, progress: bool, hooks: Sequence[Hook],
+         prepared: tuple[Any, GANModel, torch.device]) -> Run:
+    dataset, model, device = prepared
     trainer = Trainer(cfg, run_dir, model, dataset, device, _hooks(cfg, run_dir, progress, hooks))
     if state is not None:
         trainer.load_state(state)
@@ -139,11 +146,10 @@ def train(model: str = "dcgan", data: str | None = None, *, config: str | Path |
     if checkpoint.candidates(run_dir / "checkpoints"):
         raise GankitError(f"{run_dir} already holds a run: continue it with 'gankit resume {run_dir}' or "
                           "choose another --out")
-    pick_device(cfg.train.device)
-    dataset = load_dataset(cfg.data)  # bad data fails here, before a run folder is made
+    prepared = _prepare(cfg)  # bad data or a bad model setting fails here, before a run folder is made
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cfg.to_yaml())
-    return _run(cfg, run_dir, None, progress, hooks, dataset)
+    return _run(cfg, run_dir, None, progress, hooks, prepared)
 
 
 def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hook] = (), progress: bool = True
@@ -167,8 +173,9 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
     if cfg.train.steps <= ckpt.step:
         raise GankitError(f"{run_dir} is already at step {ckpt.step}; pass --steps N with N > {ckpt.step} "
                           "to train further")
+    prepared = _prepare(cfg)
     (run_dir / "config.yaml").write_text(cfg.to_yaml())
-    return _run(cfg, run_dir, ckpt.state, progress, hooks)
+    return _run(cfg, run_dir, ckpt.state, progress, hooks, prepared)
 
 
 # ---------------------------------------------------------------------------------- model folders

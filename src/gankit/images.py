@@ -42,3 +42,28 @@ def save_png(img: Image.Image, path: str | Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     img.save(tmp, format="PNG")
     os.replace(tmp, path)
+
+
+def scatter(points: torch.Tensor, dataset=None, size: int = 512) -> Image.Image:
+    """2-D samples as a picture: black dots, and the mixture's modes as red crosses when the data has them."""
+    from PIL import ImageDraw
+
+    pts = points.detach().to("cpu", torch.float32)
+    means = getattr(dataset, "means", None)
+    ref = means if means is not None else pts
+    lim = float(ref.abs().max()) * 1.25 + 1e-6
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return (x / lim + 1) * size / 2, (1 - y / lim) * size / 2
+
+    for x, y in pts.tolist():
+        cx, cy = px(x, y)
+        draw.ellipse((cx - 1.5, cy - 1.5, cx + 1.5, cy + 1.5), fill=(0, 0, 0))
+    if means is not None:
+        for x, y in means.tolist():
+            cx, cy = px(x, y)
+            draw.line((cx - 6, cy, cx + 6, cy), fill=(220, 0, 0), width=2)
+            draw.line((cx, cy - 6, cx, cy + 6), fill=(220, 0, 0), width=2)
+    return img

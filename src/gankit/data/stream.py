@@ -13,6 +13,7 @@ import torch
 
 from ..models.base import Batch
 from .folder import ImageFolder
+from .mixtures import Mixture
 from .tensors import TensorImages
 from .transforms import uint8_to_unit
 
@@ -77,13 +78,13 @@ def _collate(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch
 class BatchStream:
     """Call it for the next batch on `device`. `drawn` counts batches handed out; it is all a checkpoint needs."""
 
-    def __init__(self, dataset: TensorImages | ImageFolder, batch_size: int, seed: int, device: torch.device,
+    def __init__(self, dataset: TensorImages | ImageFolder | Mixture, batch_size: int, seed: int, device: torch.device,
                  drawn: int = 0, workers: int = 0):
         self.dataset, self.device, self.seed = dataset, device, seed
         self.order = Order(len(dataset), batch_size, seed)
         self.drawn = drawn
         self._loader_iter = None
-        if isinstance(dataset, TensorImages):
+        if hasattr(dataset, "batch"):  # in-memory sets draw whole batches on the device
             dataset.to(device)
         else:
             loader = torch.utils.data.DataLoader(

@@ -23,3 +23,25 @@ def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 def minimax_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """log(1 - D(G(z))): the game's own G objective; its gradient vanishes when D is confident."""
     return -F.softplus(fake_logits).mean()
+
+
+def ls_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Mao et al. 2017, D's side with targets b=1 (real), a=0 (fake): 1/2 (D(x)-1)^2 + 1/2 D(G(z))^2."""
+    return 0.5 * ((real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean())
+
+
+def ls_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Mao et al. 2017, G's side with target c=1: 1/2 (D(G(z))-1)^2. Its gradient grows with the distance
+    from the decision boundary, so fakes far on the 'real' side still get pulled toward the data."""
+    return 0.5 * (fake_logits - 1).pow(2).mean()
+
+
+def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Arjovsky et al. 2017, the critic minimises E[f(G(z))] - E[f(x)]; minus this is its estimate of the
+    Wasserstein-1 distance (up to the Lipschitz constant)."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """-E[f(G(z))]."""
+    return -fake_scores.mean()

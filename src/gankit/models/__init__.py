@@ -1,6 +1,6 @@
 """One file per system. Importing this package registers them all."""
 
-from . import dcgan  # noqa: F401
-from .base import Batch, DataInfo, GANModel, frozen
+from . import cgan, dcgan, gan, lsgan, wgan, wgan_gp  # noqa: F401
+from .base import Batch, DataInfo, GANModel, NetsConfig, frozen
 
-__all__ = ["Batch", "DataInfo", "GANModel", "frozen"]
+__all__ = ["Batch", "DataInfo", "GANModel", "NetsConfig", "frozen"]

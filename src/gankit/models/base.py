@@ -27,14 +27,35 @@ class DataInfo:
     """What a model needs to know about its data; saved with every model so it can be rebuilt alone."""
 
     name: str
-    img_size: int
-    img_channels: int
+    img_size: int  # 0 for vector data
+    img_channels: int  # 0 for vector data
     num_classes: int = 0
     class_names: list[str] = dataclasses.field(default_factory=list)
+    dim: int = 0  # vector data (e.g. 2-D mixtures): the dimension; 0 for images
+
+    @property
+    def is_image(self) -> bool:
+        return self.dim == 0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataInfo:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
+
+
+@dataclass
+class NetsConfig(ModelConfig):
+    """Network sizes shared by the classic family: DCGAN convnets for images, MLPs for vector data."""
+
+    z_dim: int = 100
+    # Conv nets: feature maps at the largest resolution, doubling at each halving. The DCGAN paper's figure
+    # uses 128 for 64x64; its released code (and most reproductions) use 64, at a quarter of the cost.
+    base_channels: int = 64
+    # MLP nets (vector data such as the 2-D mixtures): the PacGAN paper's 4x400 generator, 3x200 discriminator.
+    g_width: int = 400
+    g_depth: int = 4
+    d_width: int = 200
+    d_depth: int = 3
+    leak: float = 0.2  # LeakyReLU slope in D
 
 
 class GANModel(nn.Module):
@@ -64,8 +85,10 @@ class GANModel(nn.Module):
 
     def generate(self, n: int, generator: torch.Generator | None = None, G: nn.Module | None = None
                  ) -> torch.Tensor:
-        """n images in [-1, 1] from G (or the EMA copy passed as `G`)."""
-        raise NotImplementedError
+        """n samples (images in [-1, 1]) from G, or from the EMA copy passed as `G`. This default serves every
+        model whose G takes z ~ N(0, I) of size cfg.z_dim; conditional models override it."""
+        z = torch.randn(n, self.cfg.z_dim, generator=generator or self.noise, device=self.device)
+        return (G or self.G)(z)
 
     # ------------------------------------------------------------------------------------ shared helpers
 
@@ -84,6 +107,22 @@ class GANModel(nn.Module):
     def randn(self, *shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=self.noise, device=self.noise.device)
 
+    def check(self, train: Any) -> None:
+        """Reject train settings this model cannot use (called before a run folder is written)."""
+
+    def init_weights(self, seed: int, *nets: nn.Module) -> None:
+        """Conv nets get DCGAN's N(0, 0.02) initialisation; MLPs keep PyTorch's (seeded by the trainer)."""
+        from ..nn import dcgan_init
+
+        if self.info.is_image:
+            generator = torch.Generator().manual_seed(seed)
+            for net in nets:
+                dcgan_init(net, generator)
+
+    def sample_grid(self, n: int, generator: torch.Generator, G: nn.Module) -> tuple[torch.Tensor, int | None]:
+        """Images for the periodic sample grid and its row length (None: square)."""
+        return self.generate(n, generator=generator, G=G), None
+
     def optimize(self, name: str, loss: torch.Tensor) -> None:
         """zero_grad (to None: no memset), backward, step for one named optimizer."""
         opt = self.optimizers[name]
@@ -92,9 +131,9 @@ class GANModel(nn.Module):
         opt.step()
 
     @torch.no_grad()
-    def sample(self, n: int = 64, seed: int | None = None) -> torch.Tensor:
-        """n images as floats in [0, 1], shape (n, C, H, W). `seed` makes the draw reproducible and leaves the
-        training noise untouched."""
+    def sample(self, n: int = 64, seed: int | None = None, **kwargs: Any) -> torch.Tensor:
+        """n images as floats in [0, 1], shape (n, C, H, W) (vector data: (n, D), unscaled). `seed` makes the
+        draw reproducible and leaves the training noise untouched. Conditional models take `label=`."""
         G = getattr(self, self.ema_target)
         was_training = G.training
         G.eval()
@@ -103,10 +142,10 @@ class GANModel(nn.Module):
             generator = torch.Generator(device=self.device)
             generator.manual_seed(seed)
         try:
-            images = self.generate(n, generator=generator)
+            images = self.generate(n, generator=generator, **kwargs)
         finally:
             G.train(was_training)
-        return (images.clamp(-1, 1) + 1) / 2
+        return (images.clamp(-1, 1) + 1) / 2 if self.info.is_image else images
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from tqdm.auto import tqdm
 
-from ..images import grid, save_png
+from ..images import grid, save_png, scatter
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -110,8 +110,11 @@ class SampleGrids(Hook):
             self.save(tr)
 
     def save(self, tr):
-        images = tr.fixed_samples(self.n, self.seed)
-        picture = grid(images)
+        if not tr.model.info.is_image:
+            picture = scatter(tr.fixed_samples(self.n, self.seed)[0], tr.dataset)
+        else:
+            images, nrow = tr.fixed_samples(self.n, self.seed)
+            picture = grid(images, nrow=nrow)
         save_png(picture, self.dir / f"step_{tr.step:08d}.png")
         save_png(picture, self.dir / "latest.png")
 

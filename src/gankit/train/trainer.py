@@ -96,18 +96,19 @@ class Trainer:
     # ---------------------------------------------------------------------------------------- use
 
     @torch.no_grad()
-    def fixed_samples(self, n: int, seed: int) -> torch.Tensor:
-        """Images in [0, 1] from the same noise every time (EMA weights when there are some)."""
+    def fixed_samples(self, n: int, seed: int) -> tuple[torch.Tensor, int | None]:
+        """Images in [0, 1] from the same noise every time (EMA weights when there are some), and the grid's
+        row length."""
         G = self.ema.copy if self.ema else getattr(self.model, self.model.ema_target)
         was_training = G.training
         G.eval()
         generator = torch.Generator(device=self.device)
         generator.manual_seed(seed)
         try:
-            images = self.model.generate(n, generator=generator, G=G)
+            images, nrow = self.model.sample_grid(n, generator, G)
         finally:
             G.train(was_training)
-        return (images.clamp(-1, 1) + 1) / 2
+        return (images.clamp(-1, 1) + 1) / 2, nrow
 
     # --------------------------------------------------------------------------------------- loop
 
