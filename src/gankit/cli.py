@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
     s.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--label", type=int, metavar="K", help="conditional models (cgan): draw class K only")
     s.add_argument("--out", required=True, metavar="FILE", help="FILE.png (a grid) or FILE.npy")
     s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
@@ -121,7 +122,21 @@ def _sample(a) -> int:
     out = Path(a.out)
     fmt = a.format or ("npy" if out.suffix.lower() == ".npy" else "png")
     model = load(a.model_dir, device=a.device)
-    images = model.sample(a.n, seed=a.seed)
+    extra = {}
+    if a.label is not None:
+        if not model.conditional:
+            raise GankitError(f"{model.cfg.name} is not conditional: it takes no --label")
+        extra["label"] = a.label
+    images = model.sample(a.n, seed=a.seed, **extra)
+    if not model.info.is_image:
+        if fmt == "png":
+            from .images import scatter
+
+            save_png(scatter(images), out)
+        else:
+            np.save(out, images.numpy())
+        print(out)
+        return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npy":
         np.save(out, to_uint8(images))  # (N, H, W, C) uint8, the layout image libraries expect

@@ -25,3 +25,21 @@ def test_finite_for_extreme_logits():
     big = torch.tensor([1e4, -1e4])
     for v in (bce_discriminator_loss(big, big), nonsaturating_generator_loss(big), minimax_generator_loss(big)):
         assert torch.isfinite(v)
+
+
+def test_least_squares_closed_form():
+    from gankit.losses.adversarial import ls_discriminator_loss, ls_generator_loss
+
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])
+    # D: 1/2 mean((real-1)^2) + 1/2 mean(fake^2) = 1/2 * 2 + 1/2 * 2
+    assert ls_discriminator_loss(real, fake).item() == 2.0
+    assert ls_generator_loss(fake).item() == 0.5  # 1/2 mean((fake-1)^2) = 1/2 * (1 + 1) / 2
+    assert ls_discriminator_loss(torch.ones(3), torch.zeros(3)).item() == 0.0
+
+
+def test_wasserstein_closed_form():
+    from gankit.losses.adversarial import wasserstein_critic_loss, wasserstein_generator_loss
+
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([-1.0, 1.0])
+    assert wasserstein_critic_loss(real, fake).item() == 0.0 - 3.0
+    assert wasserstein_generator_loss(fake).item() == 0.0

@@ -62,6 +62,7 @@ class GANModel(nn.Module):
     Config: ClassVar[type[ModelConfig]]
     # The network an EMA copy tracks and sampling uses; a model without a generator sets None.
     ema_target: ClassVar[str | None] = "G"
+    conditional: ClassVar[bool] = False  # True: generate()/sample() take label=
 
     def __init__(self, cfg: ModelConfig, info: DataInfo):
         super().__init__()

@@ -38,6 +38,7 @@ class CGANConfig(NetsConfig):
 @MODELS.register("cgan")
 class CGAN(GANModel):
     Config = CGANConfig
+    conditional = True
 
     def __init__(self, cfg: CGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

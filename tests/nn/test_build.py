@@ -1,0 +1,28 @@
+import pytest
+import torch
+
+from gankit.errors import GankitError
+from gankit.models import DataInfo
+from gankit.nn import make_discriminator, make_generator, packed
+
+
+def test_packed_concatenates_consecutive_samples():
+    x = torch.arange(4 * 2 * 3 * 3, dtype=torch.float32).view(4, 2, 3, 3)
+    p = packed(x, 2)
+    assert p.shape == (2, 4, 3, 3)
+    assert torch.equal(p[1, :2], x[2]) and torch.equal(p[1, 2:], x[3])
+    v = torch.arange(6.0).view(3, 2)
+    assert packed(v, 3).tolist() == [[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]]
+    with pytest.raises(GankitError, match="divisible"):
+        packed(v, 2)
+
+
+@pytest.mark.parametrize("pack", [1, 2, 4])
+def test_packed_discriminator_shapes(pack):
+    img = DataInfo("t", 16, 3)
+    D = make_discriminator(img, 8, 0, 0, pack=pack)
+    assert D(packed(torch.randn(8, 3, 16, 16), pack)).shape == (8 // pack,)
+    vec = DataInfo("v", 0, 0, dim=2)
+    D = make_discriminator(vec, 0, 32, 2, pack=pack)
+    assert D(packed(torch.randn(8, 2), pack)).shape == (8 // pack,)
+    assert make_generator(vec, 2, 0, 32, 2)(torch.randn(5, 2)).shape == (5, 2)
