@@ -24,7 +24,7 @@ from .models import DataInfo, GANModel
 from .registry import MODELS
 from .safetensors_io import read_tensors, write_tensors
 from .train import checkpoint
-from .train.hooks import Checkpoints, Hook, ProgressBar, SampleGrids, StatsFile
+from .train.hooks import Checkpoints, Evaluation, Hook, ProgressBar, SampleGrids, StatsFile
 from .train.trainer import Trainer, seed_everything
 
 MODEL_FORMAT = "gankit-model"
@@ -81,6 +81,8 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook])
     hooks: list[Hook] = [ProgressBar()] if progress else []
     hooks += [StatsFile(run_dir, t.tensorboard), SampleGrids(run_dir, t.sample_every, t.n_samples,
                                                               mix(t.seed, 4))]
+    if t.eval_every:
+        hooks.append(Evaluation(run_dir, t.eval_every, t.eval_n, mix(t.seed, 9)))
     hooks += list(extra)
     hooks.append(Checkpoints(t.checkpoint_every))  # last: it records the state the other hooks left
     return hooks

@@ -24,6 +24,9 @@ EXAMPLES = {
   gankit sample models/digits --n 16 --seed 3 --out x.npy --format npy""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
+    "evaluate": """examples:
+  gankit evaluate runs/002-dcgan-mnist --n 10000 --out metrics.json
+  gankit evaluate runs/003-gan-ring8                   # 2-D mixtures: modes captured, high-quality share""",
     "config": """examples:
   gankit config show dcgan > dcgan.yaml                # edit, then: gankit train dcgan --config dcgan.yaml""",
 }
@@ -83,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
                        formatter_class=fmt)
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--out", required=True, metavar="MODEL_DIR")
+
+    v = sub.add_parser("evaluate", help="measure a model's samples (Frechet distance, precision/recall, coverage)",
+                       epilog=EXAMPLES["evaluate"], formatter_class=fmt)
+    v.add_argument("run_dir", metavar="RUN_DIR|MODEL_DIR")
+    v.add_argument("--n", type=int, default=10_000, help="samples to draw (default 10000)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--out", metavar="metrics.json")
 
     sub.add_parser("list", help="the models and datasets")
 
@@ -153,6 +163,16 @@ def _export(a) -> int:
     return 0
 
 
+def _evaluate(a) -> int:
+    from .errors import GankitError
+    from .evaluate import evaluate
+
+    if a.n < 2:
+        raise GankitError("--n must be at least 2")
+    evaluate(a.run_dir, n=a.n, seed=a.seed, out=a.out)
+    return 0
+
+
 def _list(a) -> int:
     from .registry import DATASETS, MODELS
 
@@ -174,8 +194,8 @@ def _config(a) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "export": _export, "list": _list,
-            "config": _config}
+COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "export": _export, "evaluate": _evaluate,
+            "list": _list, "config": _config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -163,9 +163,12 @@ class TrainConfig:
     ema_beta: float = 0.0  # 0 turns the EMA copy of G off; 0.999 is a common choice
     n_samples: int = 64  # images in each sample grid
     tensorboard: bool = True
+    eval_every: int = 0  # steps between `gankit evaluate` metrics in metrics.jsonl (0: never)
+    eval_n: int = 2000  # samples per periodic evaluation
 
     def __post_init__(self) -> None:
-        for key in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every",
+        _fail_if(self.eval_every < 0, "'train.eval_every' must be 0 (off) or more")
+        for key in ("steps", "eval_n", "batch_size", "log_every", "sample_every", "checkpoint_every",
                     "keep_checkpoints", "n_samples"):
             _fail_if(getattr(self, key) < 1, f"'train.{key}' must be at least 1, got {getattr(self, key)}")
         _fail_if(not 0.0 <= self.ema_beta < 1.0, "'train.ema_beta' must be in [0, 1)")

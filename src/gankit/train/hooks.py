@@ -119,6 +119,40 @@ class SampleGrids(Hook):
         save_png(picture, self.dir / "latest.png")
 
 
+class Evaluation(Hook):
+    """Metrics (see gankit.evaluate) every `every` steps into metrics.jsonl and TensorBoard, so a loss curve
+    can be set against sample quality. Rows past the resumed step are dropped, as for stats.jsonl."""
+
+    def __init__(self, run_dir: Path, every: int, n: int, seed: int):
+        self.path = run_dir / "metrics.jsonl"
+        self.every, self.n, self.seed = every, n, seed
+        self.evaluator = None
+
+    def start(self, tr):
+        if self.path.exists():
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and _row_step(line) <= tr.step]
+            self.path.write_text("".join(line + "\n" for line in kept))
+
+    def step(self, tr):
+        if tr.step % self.every:
+            return
+        from ..evaluate import Evaluator
+
+        if self.evaluator is None:
+            self.evaluator = Evaluator(tr.cfg.data, tr.model.info, progress=False)
+        G = tr.ema.copy if tr.ema else None
+        metrics = self.evaluator(tr.model, n=self.n, seed=self.seed, G=G)
+        row = {"step": tr.step, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        writer = next((h.writer for h in tr.hooks if isinstance(h, StatsFile)), None)
+        if writer is not None:
+            for k, v in row.items():
+                if k != "step" and isinstance(v, (int, float)):
+                    writer.add_scalar(f"eval/{k}", v, tr.step)
+
+
 class Checkpoints(Hook):
     def __init__(self, every: int):
         self.every = every

@@ -1,0 +1,151 @@
+"""A classifier gankit trains on a dataset's own training split, whose features measure generated images.
+
+The standard FID uses an ImageNet Inception network, which says little about 32x32 digits and cannot be
+downloaded here. A small CNN trained on the same data (and cached) gives a feature space made for it; metrics in
+that space are named for what they are (`fd_<dataset>_classifier`), not FID. Its test accuracy is reported with
+every evaluation, so a reader can judge the yardstick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..config import DataConfig, to_dict
+from ..safetensors_io import read_tensors, write_tensors
+
+VERSION = 1
+
+
+class SmallCNN(nn.Module):
+    """Three conv stages (32-64-128 maps, batch norm, max-pool) and a 128-unit feature layer."""
+
+    def __init__(self, channels: int, num_classes: int, img_size: int):
+        super().__init__()
+
+        def stage(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                    nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                    nn.MaxPool2d(2)]
+
+        self.body = nn.Sequential(*stage(channels, 32), *stage(32, 64), *stage(64, 128),
+                                  nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(512, 128), nn.ReLU(inplace=True))
+        self.head = nn.Linear(128, num_classes)
+        self.dropout = nn.Dropout(0.3)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.body(x)))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GANKIT_CACHE", Path.home() / ".cache" / "gankit")).expanduser()
+
+
+def _key(cfg: DataConfig, info) -> str:
+    name, _, arg = cfg.spec.partition(":")
+    where = str(Path(arg).expanduser().resolve()) if arg else os.environ.get("GANKIT_DATA", "")
+    blob = json.dumps({"v": VERSION, "data": name, "where": where, "size": info.img_size,
+                       "channels": info.img_channels, "fit": cfg.fit}, sort_keys=True)
+    return f"{name}-{info.img_size}px-{info.img_channels}ch-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+@dataclasses.dataclass
+class Classifier:
+    net: SmallCNN
+    test_accuracy: float
+    name: str
+
+    @torch.no_grad()
+    def run(self, x: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        """Features and predicted labels for images in [-1, 1]."""
+        self.net.eval()
+        feats, preds = [], []
+        device = next(self.net.parameters()).device
+        for part in x.split(batch):
+            f = self.net.features(part.to(device))
+            feats.append(f.cpu())
+            preds.append(self.net.head(f).argmax(1).cpu())
+        return torch.cat(feats).numpy(), torch.cat(preds).numpy()
+
+
+def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torch.Tensor:
+    """Random translations by up to `pixels`: cheap augmentation that helps a small training set."""
+    padded = F.pad(x, (pixels,) * 4, value=-1.0)
+    n, _, h, w = x.shape
+    dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=generator).tolist()
+    return padded[:, :, dy:dy + h, dx:dx + w]
+
+
+def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                     num_classes: int, epochs: int = 8, seed: int = 0, progress: bool = True) -> tuple[SmallCNN, float]:
+    """Adam with a cosine schedule; everything seeded by `seed` so the yardstick is reproducible."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = SmallCNN(train_x.shape[1], num_classes, train_x.shape[-1])
+    batch = 128
+    steps = epochs * max(1, len(train_x) // batch)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+    net.train()
+    bar = tqdm(total=steps, desc="classifier", unit="step", disable=not progress, file=sys.stderr)
+    step = 0
+    while step < steps:
+        perm = torch.randperm(len(train_x), generator=g)
+        for i in range(0, len(perm) - batch + 1, batch):
+            idx = perm[i:i + batch]
+            x = _shift(train_x[idx], g)
+            with torch.random.fork_rng():
+                torch.manual_seed(seed + step)  # dropout masks, without touching the caller's generator
+                loss = F.cross_entropy(net(x), train_y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step >= steps:
+                break
+    bar.close()
+    net.eval()
+    with torch.no_grad():
+        pred = torch.cat([net(part).argmax(1) for part in test_x.split(500)])
+    return net, float((pred == test_y).float().mean())
+
+
+def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
+    """The cached classifier for this dataset at this size, trained on its 'train' split (test: 'test')."""
+    from ..data import load_dataset  # late: data imports models which import metrics users
+
+    train = load_dataset(dataclasses.replace(cfg, split="train", flip=False))
+    info = train.info
+    key = _key(cfg, info)
+    path = cache_dir() / "classifiers" / key
+    if (path / "model.safetensors").is_file():
+        meta = json.loads((path / "meta.json").read_text())
+        net = SmallCNN(info.img_channels, info.num_classes, info.img_size)
+        net.load_state_dict(read_tensors(path / "model.safetensors"))
+        return Classifier(net.eval(), meta["test_accuracy"], key)
+    test = load_dataset(dataclasses.replace(cfg, split="test", flip=False))
+    unit = lambda ds: ds.images.float() / 127.5 - 1  # noqa: E731
+    if progress:
+        print(f"gankit: training the {info.name} classifier used for evaluation (cached in {path})", file=sys.stderr)
+    net, acc = train_classifier(unit(train), train.labels, unit(test), test.labels, info.num_classes,
+                                progress=progress)
+    path.mkdir(parents=True, exist_ok=True)
+    write_tensors(path / "model.safetensors", net.state_dict())
+    (path / "meta.json").write_text(json.dumps({"test_accuracy": acc, "data": to_dict(cfg), "key": key}))
+    return Classifier(net, acc, key)
