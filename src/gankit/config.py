@@ -163,10 +163,13 @@ class TrainConfig:
     ema_beta: float = 0.0  # 0 turns the EMA copy of G off; 0.999 is a common choice
     n_samples: int = 64  # images in each sample grid
     tensorboard: bool = True
+    lr_decay: Literal["none", "linear"] = "none"  # linear: every learning rate falls to 0 at the last step
+    lr_decay_start: float = 0.5  # ... starting at this fraction of train.steps (pix2pix/CycleGAN: half)
     eval_every: int = 0  # steps between `gankit evaluate` metrics in metrics.jsonl (0: never)
     eval_n: int = 2000  # samples per periodic evaluation
 
     def __post_init__(self) -> None:
+        _fail_if(not 0.0 <= self.lr_decay_start < 1.0, "'train.lr_decay_start' must be in [0, 1)")
         _fail_if(self.eval_every < 0, "'train.eval_every' must be 0 (off) or more")
         for key in ("steps", "eval_n", "batch_size", "log_every", "sample_every", "checkpoint_every",
                     "keep_checkpoints", "n_samples"):

@@ -100,9 +100,12 @@ class Evaluator:
         m_real = min(len(self.real_feats), 10_000)
         sub = np.random.default_rng(seed).choice(len(self.real_feats), m_real, replace=False)
         m["precision"], m["recall"] = precision_recall(self.real_feats[sub], feats[:m_real])
-        cov = class_coverage(labels, self.info.num_classes, self.data_hist)
-        m["classes_covered"], m["kl_to_data"] = cov["classes_covered"], cov["kl_to_data"]
-        if not self.stacked:
+        if self.stacked:  # the protocol's reference is the uniform distribution over the 1,000 modes
+            cov = class_coverage(labels, self.info.num_classes)
+            m["modes_covered"], m["kl_to_uniform"] = cov["classes_covered"], cov["kl_to_data"]
+        else:
+            cov = class_coverage(labels, self.info.num_classes, self.data_hist)
+            m["classes_covered"], m["kl_to_data"] = cov["classes_covered"], cov["kl_to_data"]
             m["class_histogram"] = cov["histogram"]
         if model.conditional:
             asked = torch.arange(n) % self.info.num_classes

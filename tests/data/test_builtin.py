@@ -64,3 +64,31 @@ def test_real_mnist_and_fashion():
     assert len(fashion) == 10_000 and fashion.info.class_names[9] == "Ankle boot"
     train = load_dataset(DataConfig(spec=f"mnist:{shared('mnist')}"))  # train10k-* is found for 'train'
     assert len(train) == 10_000
+
+
+def test_stacked_mnist_is_three_digits(tmp_path):
+    imgs, labels = write_mnist(tmp_path / "mnist", n=7)
+    ds = load_dataset(DataConfig(spec=f"stacked-mnist:{tmp_path}", fit="pad"))
+    assert ds.info.img_channels == 3 and ds.info.num_classes == 1000
+    b = ds.batch(torch.arange(4), torch.Generator())
+    assert b["x"].shape == (4, 3, 32, 32)
+    t = ds.triples[:4]
+    for c in range(3):  # channel c is base image triples[:, c], and the label's digit c is its class
+        expected = torch.from_numpy(imgs)[t[:, c]].float() / 127.5 - 1
+        assert torch.equal(b["x"][:, c, 2:30, 2:30], expected)
+    digits = torch.from_numpy(labels.astype("int64"))[t]
+    assert torch.equal(b["label"], digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2])
+
+
+def test_mixtures_match_the_protocol():
+    from gankit.data.mixtures import grid25_means, ring8_means
+
+    ring = load_dataset(DataConfig(spec="ring8"))
+    x, modes = ring.sample(4000, torch.Generator().manual_seed(0))
+    assert torch.allclose(ring8_means().float().norm(dim=1), torch.ones(8))
+    dist = (x - ring.means[modes]).norm(dim=1)
+    assert (dist < 0.05).all() and abs(x.sub(ring.means[modes]).std().item() - 0.01) < 0.001
+    grid = load_dataset(DataConfig(spec="grid25"))
+    assert sorted(set(grid25_means()[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0] and grid.sigma == 0.05
+    with pytest.raises(DataError):
+        load_dataset(DataConfig(spec="ring8:somewhere"))

@@ -90,3 +90,16 @@ def test_pickle_is_refused(tmp_path):
     path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
     with pytest.raises(CheckpointError, match="pickle"):
         read_tensors(path)
+
+
+def test_linear_decay_schedule(tmp_path):
+    import gankit
+
+    from ..conftest import TINY
+
+    run_dir = tmp_path / "r"
+    gankit.train("dcgan", "digits", overrides=[*TINY, "train.lr_decay=linear", "train.lr_decay_start=0.5"],
+                 steps=8, out=run_dir, device="cpu", progress=False)
+    state = checkpoint.latest(run_dir / "checkpoints")[0].state
+    # the last step ran at factor 1 - (7 - 4) / 4 = 0.25 of the configured 2e-4
+    assert abs(state["optimizers"]["G"]["param_groups"][0]["lr"] - 0.25 * 2e-4) < 1e-12

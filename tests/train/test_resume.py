@@ -16,7 +16,7 @@ from gankit.train import checkpoint
 from ..conftest import TINY
 
 STEPS = 12
-SETTINGS = [*TINY, "train.ema_beta=0.9", "data.flip=true"]
+SETTINGS = [*TINY, "train.ema_beta=0.9", "data.flip=true", "train.lr_decay=linear"]
 
 
 def final_state(run_dir):

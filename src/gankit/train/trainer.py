@@ -36,6 +36,8 @@ class Trainer:
         self.step = 0
         self.last_checkpoint_step = -1
         self.model.optimizers = model.configure_optimizers()
+        # The configured rates; the schedule is a pure function of the step, so resuming needs no extra state.
+        self.base_lrs = {k: [g["lr"] for g in opt.param_groups] for k, opt in self.model.optimizers.items()}
         beta = cfg.train.ema_beta
         self.ema = EMA(getattr(model, model.ema_target), beta) if beta > 0 and model.ema_target else None
         self.stream = BatchStream(dataset, cfg.train.batch_size, cfg.train.seed, device,
@@ -128,6 +130,8 @@ class Trainer:
             count = 0
             t_log, drawn_log = time.perf_counter(), self.stream.drawn
             while self.step < cfg.steps and self._stop_signal is None:
+                if cfg.lr_decay != "none":
+                    self._set_learning_rates()
                 stats = self.model.train_step(self.stream, self.step)
                 self.step += 1
                 if self.ema:
@@ -155,6 +159,20 @@ class Trainer:
                 hook.end(self, status)
             self._restore_signal_handlers(previous)
         return status
+
+    def lr_factor(self, step: int) -> float:
+        """1 until lr_decay_start * steps, then linearly down to 0 at the last step."""
+        cfg = self.cfg.train
+        start = int(cfg.lr_decay_start * cfg.steps)
+        if cfg.lr_decay == "none" or step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / max(1, cfg.steps - start))
+
+    def _set_learning_rates(self) -> None:
+        factor = self.lr_factor(self.step)
+        for name, opt in self.model.optimizers.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[name]):
+                group["lr"] = base * factor
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
