@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -176,10 +177,13 @@ def _evaluate(a) -> int:
 def _list(a) -> int:
     from .registry import DATASETS, MODELS
 
+    def first_paragraph(doc: str | None) -> str:
+        text = " ".join((doc or "").strip().split("\n\n")[0].split())
+        return text if len(text) <= 110 else text[:109] + "…"
+
     print("models:")
     for name in MODELS.names():
-        doc = (sys.modules[MODELS.get(name).__module__].__doc__ or "").strip().splitlines()[0]
-        print(f"  {name:<16} {doc}")
+        print(f"  {name:<16} {first_paragraph(sys.modules[MODELS.get(name).__module__].__doc__)}")
     print("datasets (--data):")
     for name in DATASETS.names():
         doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()[0]
@@ -218,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `gankit list | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

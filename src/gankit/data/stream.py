@@ -83,23 +83,29 @@ class BatchStream:
         self.dataset, self.device, self.seed = dataset, device, seed
         self.order = Order(len(dataset), batch_size, seed)
         self.drawn = drawn
+        self.workers = workers
         self._loader_iter = None
         if hasattr(dataset, "batch"):  # in-memory sets draw whole batches on the device
             dataset.to(device)
-        else:
-            loader = torch.utils.data.DataLoader(
-                dataset, batch_sampler=_Batches(self.order, drawn, seed), num_workers=workers,
-                collate_fn=_collate, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
-                prefetch_factor=4 if workers > 0 else None,
-            )
-            self._loader_iter = iter(loader)
+
+    def _start_loader(self) -> None:
+        """Started on first use, so a stream that is replaced before training (by a resume) spawns no workers."""
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=_Batches(self.order, self.drawn, self.seed), num_workers=self.workers,
+            collate_fn=_collate, pin_memory=self.device.type == "cuda", persistent_workers=self.workers > 0,
+            prefetch_factor=4 if self.workers > 0 else None,
+        )
+        self._loader_iter = iter(loader)
 
     def __call__(self) -> Batch:
         k = self.drawn
-        self.drawn += 1
-        if self._loader_iter is None:
+        if hasattr(self.dataset, "batch"):
+            self.drawn += 1
             generator = torch.Generator().manual_seed(mix(self.seed, 3, k))
             return self.dataset.batch(self.order.indices(k), generator)
+        if self._loader_iter is None:
+            self._start_loader()
+        self.drawn += 1
         images, labels = next(self._loader_iter)
         batch = {"x": uint8_to_unit(images.to(self.device, non_blocking=True))}
         if self.dataset.info.num_classes:
