@@ -45,7 +45,7 @@ def generate(model: GANModel, n: int, seed: int, G=None, batch: int = 500, **kwa
 class Evaluator:
     """Holds what does not change between evaluations of one dataset: the classifier and the real statistics."""
 
-    def __init__(self, data_cfg: DataConfig, info, progress: bool = True):
+    def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_real: int = 10_000):
         from .data import load_dataset
         from .data.mixtures import MIXTURES
         from .metrics.classifier import get_classifier
@@ -69,9 +69,10 @@ class Evaluator:
                                               channels=1)
             self.classifier = get_classifier(clf_cfg, progress=progress)
             real = load_dataset(dataclasses.replace(data_cfg, split="train", flip=False))
-            x = real.batch(torch.arange(len(real)), torch.Generator())["x"] if self.stacked else \
-                real.images.float() / 127.5 - 1
-            labels = real.labels.cpu().numpy()
+            # The reference set: 10,000 training images at most (seeded), as many as a default evaluation draws.
+            keep = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:max_real]
+            batch = real.batch(keep, torch.Generator())
+            x, labels = batch["x"].cpu(), batch["label"].cpu().numpy()
             feats, _ = self._classify(x)
             self.real_feats = feats
             self.real_stats = gaussian_stats(feats)
