@@ -58,6 +58,16 @@ class NetsConfig(ModelConfig):
     leak: float = 0.2  # LeakyReLU slope in D
 
 
+@dataclass
+class AdamNetsConfig(NetsConfig):
+    """NetsConfig plus one Adam per network (the DCGAN setting unless a paper says otherwise)."""
+
+    lr_G: float = 2e-4
+    lr_D: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
 class GANModel(nn.Module):
     Config: ClassVar[type[ModelConfig]]
     # The network an EMA copy tracks and sampling uses; a model without a generator sets None.
@@ -123,6 +133,10 @@ class GANModel(nn.Module):
     def sample_grid(self, n: int, generator: torch.Generator, G: nn.Module) -> tuple[torch.Tensor, int | None]:
         """Images for the periodic sample grid and its row length (None: square)."""
         return self.generate(n, generator=generator, G=G), None
+
+    def adam(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+        """Adam over `net` with the config's betas."""
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
         """zero_grad (to None: no memset), backward, step for one named optimizer."""

@@ -21,18 +21,14 @@ from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, minimax_generator_loss, nonsaturating_generator_loss
 from ..nn import make_discriminator, make_generator, packed
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel, NetsConfig, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
 
 
 @dataclass
-class GANConfig(NetsConfig):
+class GANConfig(AdamNetsConfig):
     name: str = "gan"
     g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
     pack: int = 1  # PacGAN: samples per discriminator input (2..4 in the paper)
-    lr_G: float = 2e-4
-    lr_D: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 
     def __post_init__(self) -> None:
@@ -56,11 +52,7 @@ class GAN(GANModel):
                               f"got {train.batch_size}")
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.cfg
-        return {
-            "G": torch.optim.Adam(self.G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2)),
-            "D": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2)),
-        }
+        return {"G": self.adam(self.G, self.cfg.lr_G), "D": self.adam(self.D, self.cfg.lr_D)}
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
         pack = self.cfg.pack

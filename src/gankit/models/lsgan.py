@@ -19,16 +19,12 @@ import torch
 from ..losses.adversarial import ls_discriminator_loss, ls_generator_loss
 from ..nn import make_discriminator, make_generator
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel, NetsConfig, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
 
 
 @dataclass
-class LSGANConfig(NetsConfig):
+class LSGANConfig(AdamNetsConfig):
     name: str = "lsgan"
-    lr_G: float = 2e-4
-    lr_D: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 
 
@@ -43,11 +39,7 @@ class LSGAN(GANModel):
         self.init_weights(init_seed, self.G, self.D)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.cfg
-        return {
-            "G": torch.optim.Adam(self.G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2)),
-            "D": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2)),
-        }
+        return {"G": self.adam(self.G, self.cfg.lr_G), "D": self.adam(self.D, self.cfg.lr_D)}
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
         real = next_batch()["x"]

@@ -20,11 +20,11 @@ from ..losses.adversarial import wasserstein_critic_loss, wasserstein_generator_
 from ..losses.penalties import gradient_penalty
 from ..nn import make_discriminator, make_generator
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel, NetsConfig, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
 
 
 @dataclass
-class WGANGPConfig(NetsConfig):
+class WGANGPConfig(AdamNetsConfig):
     name: str = "wgan-gp"
     lr_G: float = 1e-4
     lr_D: float = 1e-4
@@ -46,11 +46,7 @@ class WGANGP(GANModel):
         self.init_weights(init_seed, self.G, self.D)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.cfg
-        return {
-            "G": torch.optim.Adam(self.G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2)),
-            "D": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2)),
-        }
+        return {"G": self.adam(self.G, self.cfg.lr_G), "D": self.adam(self.D, self.cfg.lr_D)}
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
         cfg = self.cfg
