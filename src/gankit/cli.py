@@ -110,7 +110,7 @@ def _train(a) -> int:
     run = train(a.model, a.data, config=a.config, overrides=a.overrides, steps=a.steps, batch_size=a.batch_size,
                 out=a.out, device=a.device, seed=a.seed, progress=not a.quiet)
     if a.quiet and run.status == "interrupted":
-        print(f"resume with: gankit resume {run.run_dir}")
+        print(f"resume with: {run.resume_command}")
     return 0
 
 

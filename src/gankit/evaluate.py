@@ -22,23 +22,19 @@ from .config import DataConfig
 from .errors import GankitError
 from .metrics import class_coverage, frechet_distance, gaussian_stats, mixture_coverage, precision_recall
 from .models import GANModel
+from .models.base import inference
 
 
-@torch.no_grad()
 def generate(model: GANModel, n: int, seed: int, G=None, batch: int = 500, **kwargs: Any) -> torch.Tensor:
     """n samples in the model's own range ([-1, 1] images), drawn in batches from a seeded generator."""
     G = G or getattr(model, model.ema_target)
-    was_training = G.training
-    G.eval()
-    generator = torch.Generator(device=model.device).manual_seed(seed)
+    generator = model.seeded(seed)
     out = []
-    try:
+    with inference(G):
         for start in range(0, n, batch):
             k = min(batch, n - start)
             extra = {key: v[start:start + k] for key, v in kwargs.items()}
             out.append(model.generate(k, generator=generator, G=G, **extra).cpu())
-    finally:
-        G.train(was_training)
     return torch.cat(out)
 
 

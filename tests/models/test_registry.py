@@ -47,4 +47,6 @@ def test_vector_data(name, tmp_path):
                        "model.d_width=16", "train.batch_size=8", "train.sample_every=2"], steps=2,
                        out=tmp_path / "r", device="cpu", progress=False)
     assert run.model.sample(5, seed=0).shape == (5, 2)
+    far = torch.tensor([[4.0, -4.0]])  # grid25's corners: display must not clamp vectors to an image range
+    assert torch.equal(run.model.for_display(far), far)
     assert (tmp_path / "r" / "samples" / "latest.png").is_file()

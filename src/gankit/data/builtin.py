@@ -115,10 +115,6 @@ def fashion_mnist(arg: str, cfg: DataConfig) -> TensorImages:
     return _idx_dataset("fashion-mnist", "fashion_mnist", arg, cfg, FASHION_CLASSES)
 
 
-def describe(name: str) -> str:
-    return (DATASETS.get(name).__doc__ or "").strip().splitlines()[0]
-
-
 class StackedDigits:
     """Three digits from one set stacked as the R, G and B channels: label 100*r + 10*g + b, 1,000 modes.
     The triples are a fixed, seeded sample (part of the dataset's definition, not of a run's seed)."""

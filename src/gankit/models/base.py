@@ -145,22 +145,31 @@ class GANModel(nn.Module):
         loss.backward()
         opt.step()
 
-    @torch.no_grad()
+    def seeded(self, seed: int | None) -> torch.Generator | None:
+        """A fresh generator on the model's device, so a draw is reproducible and leaves training noise alone."""
+        return None if seed is None else torch.Generator(device=self.device).manual_seed(seed)
+
+    def for_display(self, x: torch.Tensor) -> torch.Tensor:
+        """G's output as users get it: images in [0, 1]; vectors unchanged."""
+        return (x.clamp(-1, 1) + 1) / 2 if self.info.is_image else x
+
     def sample(self, n: int = 64, seed: int | None = None, **kwargs: Any) -> torch.Tensor:
         """n images as floats in [0, 1], shape (n, C, H, W) (vector data: (n, D), unscaled). `seed` makes the
         draw reproducible and leaves the training noise untouched. Conditional models take `label=`."""
-        G = getattr(self, self.ema_target)
-        was_training = G.training
-        G.eval()
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device)
-            generator.manual_seed(seed)
-        try:
-            images = self.generate(n, generator=generator, **kwargs)
-        finally:
-            G.train(was_training)
-        return (images.clamp(-1, 1) + 1) / 2 if self.info.is_image else images
+        with inference(getattr(self, self.ema_target)):
+            return self.for_display(self.generate(n, generator=self.seeded(seed), **kwargs))
+
+
+@contextlib.contextmanager
+def inference(net: nn.Module) -> Iterator[None]:
+    """Eval mode (batch-norm running statistics, no dropout) and no autograd, restoring the mode after."""
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        net.train(was_training)
 
 
 @contextlib.contextmanager

@@ -10,9 +10,8 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import torch
 from tqdm.auto import tqdm
 
 from ..images import grid, save_png, scatter
@@ -58,10 +57,7 @@ class StatsFile(Hook):
         self.writer = None
 
     def start(self, tr):
-        if self.path.exists():
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and _row_step(line) <= tr.step]
-            self.path.write_text("".join(line + "\n" for line in kept))
+        drop_rows_after(self.path, tr.step)
         self.file = open(self.path, "a")
         if self.tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # slow import: only when asked for
@@ -80,6 +76,13 @@ class StatsFile(Hook):
         self.file.close()
         if self.writer is not None:
             self.writer.close()
+
+
+def drop_rows_after(path: Path, step: int) -> None:
+    """Keep the JSON-lines rows of steps <= `step`: on resume, the record must match the restored weights."""
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines() if line.strip() and _row_step(line) <= step]
+        path.write_text("".join(line + "\n" for line in kept))
 
 
 def _row_step(line: str) -> int:
@@ -129,10 +132,7 @@ class Evaluation(Hook):
         self.evaluator = None
 
     def start(self, tr):
-        if self.path.exists():
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and _row_step(line) <= tr.step]
-            self.path.write_text("".join(line + "\n" for line in kept))
+        drop_rows_after(self.path, tr.step)
 
     def step(self, tr):
         if tr.step % self.every:
@@ -165,6 +165,3 @@ class Checkpoints(Hook):
         if status != "failed" and tr.last_checkpoint_step != tr.step:
             tr.save_checkpoint()
 
-
-def mean_values(sums: torch.Tensor, count: int, keys: list[str]) -> dict[str, Any]:
-    return dict(zip(keys, (sums / max(count, 1)).tolist()))

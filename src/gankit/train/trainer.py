@@ -22,7 +22,7 @@ from ..config import RunConfig, to_dict
 from ..data import BatchStream
 from ..data.stream import mix
 from ..errors import CheckpointError
-from ..models.base import GANModel
+from ..models.base import GANModel, inference
 from . import checkpoint
 from .ema import EMA
 from .hooks import Hook
@@ -97,20 +97,13 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------------- use
 
-    @torch.no_grad()
     def fixed_samples(self, n: int, seed: int) -> tuple[torch.Tensor, int | None]:
-        """Images in [0, 1] from the same noise every time (EMA weights when there are some), and the grid's
-        row length."""
+        """Samples for display from the same noise every time (EMA weights when there are some), and the
+        grid's row length."""
         G = self.ema.copy if self.ema else getattr(self.model, self.model.ema_target)
-        was_training = G.training
-        G.eval()
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(seed)
-        try:
-            images, nrow = self.model.sample_grid(n, generator, G)
-        finally:
-            G.train(was_training)
-        return (images.clamp(-1, 1) + 1) / 2, nrow
+        with inference(G):
+            images, nrow = self.model.sample_grid(n, self.model.seeded(seed), G)
+        return self.model.for_display(images), nrow
 
     # --------------------------------------------------------------------------------------- loop
 
