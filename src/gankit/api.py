@@ -23,7 +23,8 @@ from .errors import CheckpointError, ConfigError, GankitError
 from .models import DataInfo, GANModel
 from .registry import MODELS
 from .safetensors_io import read_tensors, write_tensors
-from .train import checkpoint
+from .train import checkpoint, distributed
+from .train.distributed import Dist
 from .train.hooks import Checkpoints, Evaluation, Hook, ProgressBar, SampleGrids, StatsFile
 from .train.trainer import Trainer, seed_everything
 
@@ -76,7 +77,9 @@ def _new_run_dir(root: Path, cfg: RunConfig) -> Path:
     return root / f"{max(numbers, default=0) + 1:03d}-{cfg.model.name}-{data_name}"
 
 
-def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook]) -> list[Hook]:
+def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook], dist: Dist) -> list[Hook]:
+    if not dist.main:  # other processes only join the collective parts of checkpointing
+        return [Checkpoints(cfg.train.checkpoint_every)]
     t = cfg.train
     hooks: list[Hook] = [ProgressBar()] if progress else []
     hooks += [StatsFile(run_dir, t.tensorboard), SampleGrids(run_dir, t.sample_every, t.n_samples,
@@ -88,27 +91,34 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook])
     return hooks
 
 
-def _prepare(cfg: RunConfig) -> tuple[Any, GANModel, torch.device]:
+def _prepare(cfg: RunConfig, dist: Dist) -> tuple[Any, GANModel, torch.device]:
     """Dataset and model, built (and so validated) before anything is written."""
-    device = pick_device(cfg.train.device)
+    device = distributed.device_for(dist, pick_device(cfg.train.device))
+    if cfg.train.batch_size % dist.world:
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} (the global batch) must be divisible by "
+                          f"the {dist.world} processes")
+    if cfg.train.sync_bn and dist.active and device.type != "cuda":
+        raise ConfigError("train.sync_bn needs GPUs (PyTorch's SyncBatchNorm has no CPU implementation)")
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     dataset = load_dataset(cfg.data)
-    seed_everything(cfg.train.seed)
+    seed_everything(cfg.train.seed, dist.rank)
     model = build_model(cfg, dataset.info, device)
     model.check(cfg.train)
     return dataset, model, device
 
 
 def _run(cfg: RunConfig, run_dir: Path, state: dict[str, Any] | None, progress: bool, hooks: Sequence[Hook],
-         prepared: tuple[Any, GANModel, torch.device]) -> Run:
+         prepared: tuple[Any, GANModel, torch.device], dist: Dist) -> Run:
     dataset, model, device = prepared
-    trainer = Trainer(cfg, run_dir, model, dataset, device, _hooks(cfg, run_dir, progress, hooks))
+    progress = progress and dist.main
+    trainer = Trainer(cfg, run_dir, model, dataset, device, _hooks(cfg, run_dir, progress, hooks, dist), dist)
     if state is not None:
         trainer.load_state(state)
     info = dataset.info
+    where = f"{device} x {dist.world} processes" if dist.active else str(device)
     _say(progress, f"{cfg.model.name} on {cfg.data.spec} ({len(dataset)} images, {info.img_size}x{info.img_size}"
-                   f"x{info.img_channels}) on {device}, step {trainer.step} -> {cfg.train.steps}; run: {run_dir}")
+                   f"x{info.img_channels}) on {where}, step {trainer.step} -> {cfg.train.steps}; run: {run_dir}")
     t0 = time.perf_counter()
     status = trainer.fit()
     seconds = time.perf_counter() - t0
@@ -144,14 +154,23 @@ def train(model: str = "dcgan", data: str | None = None, *, config: str | Path |
                 f"train.device={device}" if device is not None else None,
                 f"train.seed={seed}" if seed is not None else None]
     cfg = resolve_config(tree, [*overrides, *(e for e in explicit if e)])
-    run_dir = Path(out) if out is not None else _new_run_dir(Path("runs"), cfg)
-    if checkpoint.candidates(run_dir / "checkpoints"):
-        raise GankitError(f"{run_dir} already holds a run: continue it with 'gankit resume {run_dir}' or "
-                          "choose another --out")
-    prepared = _prepare(cfg)  # bad data or a bad model setting fails here, before a run folder is made
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(cfg.to_yaml())
-    return _run(cfg, run_dir, None, progress, hooks, prepared)
+    dist = distributed.from_env()
+    prepared = _prepare(cfg, dist)  # bad data or a bad model setting fails here, before a run folder is made
+    # Rank 0 picks the folder (numbering it is a race otherwise) and tells the others, errors included.
+    decision: tuple[str, str] = ("", "")
+    if dist.main:
+        run_dir = Path(out) if out is not None else _new_run_dir(Path("runs"), cfg)
+        if checkpoint.candidates(run_dir / "checkpoints"):
+            decision = ("error", f"{run_dir} already holds a run: continue it with 'gankit resume {run_dir}' or "
+                                 "choose another --out")
+        else:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(cfg.to_yaml())
+            decision = ("ok", str(run_dir))
+    kind, value = dist.broadcast_object(decision)
+    if kind == "error":
+        raise GankitError(value)
+    return _run(cfg, Path(value), None, progress, hooks, prepared, dist)
 
 
 def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hook] = (), progress: bool = True
@@ -160,14 +179,17 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise GankitError(f"{run_dir} is not a run folder")
+    dist = distributed.from_env()
     ckpt, problems = checkpoint.latest(run_dir / "checkpoints")
-    for problem in problems:
-        _say(True, f"skipping a damaged checkpoint: {problem}")
-    for bad in checkpoint.candidates(run_dir / "checkpoints"):
-        if int(bad.name[5:]) > ckpt.step:  # keep it for inspection, out of the way of pruning and resuming
-            os.rename(bad, bad.with_name(f".damaged-{bad.name}-{int(time.time())}"))
-    if problems:
-        _say(True, f"resuming from {ckpt.path}")
+    if dist.main:
+        for problem in problems:
+            _say(True, f"skipping a damaged checkpoint: {problem}")
+        for bad in checkpoint.candidates(run_dir / "checkpoints"):
+            if int(bad.name[5:]) > ckpt.step:  # keep it for inspection, out of the way of pruning and resuming
+                os.rename(bad, bad.with_name(f".damaged-{bad.name}-{int(time.time())}"))
+        if problems:
+            _say(True, f"resuming from {ckpt.path}")
+    dist.barrier()
     tree = ckpt.state["config"]
     if steps is not None:
         tree = {**tree, "train": {**tree["train"], "steps": steps}}
@@ -175,9 +197,10 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
     if cfg.train.steps <= ckpt.step:
         raise GankitError(f"{run_dir} is already at step {ckpt.step}; pass --steps N with N > {ckpt.step} "
                           "to train further")
-    prepared = _prepare(cfg)
-    (run_dir / "config.yaml").write_text(cfg.to_yaml())
-    return _run(cfg, run_dir, ckpt.state, progress, hooks, prepared)
+    prepared = _prepare(cfg, dist)
+    if dist.main:
+        (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    return _run(cfg, run_dir, ckpt.state, progress, hooks, prepared, dist)
 
 
 # ---------------------------------------------------------------------------------- model folders

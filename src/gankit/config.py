@@ -167,6 +167,11 @@ class TrainConfig:
     lr_decay_start: float = 0.5  # ... starting at this fraction of train.steps (pix2pix/CycleGAN: half)
     eval_every: int = 0  # steps between `gankit evaluate` metrics in metrics.jsonl (0: never)
     eval_n: int = 2000  # samples per periodic evaluation
+    # Speed (docs/speed.md). precision: autocast dtype for the training step (fp16 adds gradient scalers).
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    channels_last: bool = False  # NHWC memory layout for conv nets and their batches
+    compile: bool = False  # torch.compile the networks (falls back to eager with a warning where it cannot)
+    sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
 
     def __post_init__(self) -> None:
         _fail_if(not 0.0 <= self.lr_decay_start < 1.0, "'train.lr_decay_start' must be in [0, 1)")

@@ -57,17 +57,19 @@ class Order:
 
 
 class _Batches(torch.utils.data.Sampler):
-    """Batch sampler for DataLoader: lists of (index, augmentation seed), from batch `start` on, forever."""
+    """Batch sampler for DataLoader: lists of (index, augmentation seed), from batch `start` on, forever; under
+    several processes, this process's rows of each global batch. A sample's augmentation seed is its position
+    in the run, so it is cropped and flipped the same whichever process loads it."""
 
-    def __init__(self, order: Order, start: int, seed: int):
-        self.order, self.start, self.seed = order, start, seed
+    def __init__(self, order: Order, start: int, seed: int, rows: slice):
+        self.order, self.start, self.seed, self.rows = order, start, seed, rows
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         k = self.start
         while True:
             first = k * self.order.batch_size
             idx = self.order.indices(k).tolist()
-            yield [(i, mix(self.seed, 2, first + j)) for j, i in enumerate(idx)]
+            yield [(i, mix(self.seed, 2, first + j)) for j, i in enumerate(idx)][self.rows]
             k += 1
 
 
@@ -76,22 +78,38 @@ def _collate(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch
 
 
 class BatchStream:
-    """Call it for the next batch on `device`. `drawn` counts batches handed out; it is all a checkpoint needs."""
+    """Call it for the next batch on `device`. `drawn` counts batches handed out; it is all a checkpoint needs.
+
+    `batch_size` is the global batch; process `rank` of `world` gets rows [rank*b, (rank+1)*b) of it, b =
+    batch_size / world. In-memory sets (the built-in ones) live on the device as one tensor and are indexed
+    there, no DataLoader round trip; folders go through DataLoader workers with pinned memory on CUDA.
+    """
 
     def __init__(self, dataset: TensorImages | ImageFolder | Mixture, batch_size: int, seed: int, device: torch.device,
-                 drawn: int = 0, workers: int = 0):
+                 drawn: int = 0, workers: int = 0, rank: int = 0, world: int = 1, channels_last: bool = False):
         self.dataset, self.device, self.seed = dataset, device, seed
         self.order = Order(len(dataset), batch_size, seed)
         self.drawn = drawn
         self.workers = workers
+        local = batch_size // world
+        self.rows = slice(rank * local, (rank + 1) * local)
+        self.sliced = world > 1
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self._loader_iter = None
         if hasattr(dataset, "batch"):  # in-memory sets draw whole batches on the device
             dataset.to(device)
 
+    def _finish(self, batch: Batch) -> Batch:
+        x = batch["x"]
+        if x.dim() == 4 and self.memory_format is torch.channels_last:
+            batch["x"] = x.contiguous(memory_format=torch.channels_last)
+        return batch
+
     def _start_loader(self) -> None:
         """Started on first use, so a stream that is replaced before training (by a resume) spawns no workers."""
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=_Batches(self.order, self.drawn, self.seed), num_workers=self.workers,
+            self.dataset, batch_sampler=_Batches(self.order, self.drawn, self.seed, self.rows),
+            num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda", persistent_workers=self.workers > 0,
             prefetch_factor=4 if self.workers > 0 else None,
         )
@@ -102,7 +120,12 @@ class BatchStream:
         if hasattr(self.dataset, "batch"):
             self.drawn += 1
             generator = torch.Generator().manual_seed(mix(self.seed, 3, k))
-            return self.dataset.batch(self.order.indices(k), generator)
+            # The whole global batch is drawn (its random flips and mixture samples come from one generator)
+            # and this process keeps its rows, so N processes together see exactly one process's batch.
+            batch = self.dataset.batch(self.order.indices(k), generator)
+            if self.sliced:
+                batch = {key: v[self.rows] for key, v in batch.items()}
+            return self._finish(batch)
         if self._loader_iter is None:
             self._start_loader()
         self.drawn += 1
@@ -110,4 +133,4 @@ class BatchStream:
         batch = {"x": uint8_to_unit(images.to(self.device, non_blocking=True))}
         if self.dataset.info.num_classes:
             batch["label"] = labels.to(self.device, non_blocking=True)
-        return batch
+        return self._finish(batch)

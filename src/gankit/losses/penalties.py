@@ -8,18 +8,25 @@ import torch
 from torch import nn
 
 
-def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """Gulrajani et al. 2017: E[(||grad_x D(x_hat)||_2 - 1)^2] at x_hat uniformly between real and fake pairs.
+def _input_gradient(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
+    return grad
 
-    create_graph=True keeps the penalty differentiable with respect to D's weights (a double backward).
+
+def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
+                     eps: torch.Tensor,
+                     input_gradient: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = _input_gradient,
+                     ) -> torch.Tensor:
+    """Gulrajani et al. 2017: E[(||grad_x D(x_hat)||_2 - 1)^2] at x_hat = eps real + (1 - eps) fake, with
+    eps ~ U[0, 1] per sample (shape (N,)).
+
+    The input gradient keeps its graph (create_graph) so the penalty is differentiable with respect to D's
+    weights: a double backward. `input_gradient` lets the caller take it with fp16 loss scaling.
     """
-    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    eps = eps.to(real.dtype).view(-1, *([1] * (real.dim() - 1)))
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    scores = D(x_hat)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+    grad = input_gradient(D(x_hat), x_hat)
+    return (grad.float().flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
 @torch.no_grad()

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..train.distributed import SINGLE
+from ..train.precision import Precision
 
 # "x": (N, C, H, W) images in [-1, 1], or (N, D) vectors; "label": (N,) int64 when the data has labels
 Batch = dict[str, torch.Tensor]
@@ -73,6 +75,8 @@ class GANModel(nn.Module):
     # The network an EMA copy tracks and sampling uses; a model without a generator sets None.
     ema_target: ClassVar[str | None] = "G"
     conditional: ClassVar[bool] = False  # True: generate()/sample() take label=
+    # Networks torch.compile must leave alone, with the reason shown to the user (see train/performance.py).
+    no_compile: ClassVar[dict[str, str]] = {}
 
     def __init__(self, cfg: ModelConfig, info: DataInfo):
         super().__init__()
@@ -82,6 +86,10 @@ class GANModel(nn.Module):
         # Noise for training comes from this generator, not the global one, so that a checkpoint can restore
         # it exactly; it is re-seeded by the trainer and moved with the model by `to_device`.
         self.noise = torch.Generator()
+        # Set by the trainer: how to run forward/backward (autocast, gradient scalers) and which processes share
+        # the work. Defaults: fp32, one process.
+        self.precision = Precision()
+        self.dist = SINGLE
 
     # ------------------------------------------------------------------------- what each system defines
 
@@ -115,8 +123,18 @@ class GANModel(nn.Module):
             self.noise.manual_seed(seed)
         return self
 
-    def randn(self, *shape: int) -> torch.Tensor:
-        return torch.randn(*shape, generator=self.noise, device=self.noise.device)
+    def randn(self, n: int, *shape: int) -> torch.Tensor:
+        """n rows of training noise N(0, I). Under several processes every one draws the global batch's noise
+        from the same generator and keeps its own rows, so N processes see exactly what one process would."""
+        d = self.dist
+        z = torch.randn(n * d.world, *shape, generator=self.noise, device=self.noise.device)
+        return z[d.rank * n:(d.rank + 1) * n] if d.active else z
+
+    def rand(self, n: int, *shape: int) -> torch.Tensor:
+        """Like randn, uniform on [0, 1)."""
+        d = self.dist
+        u = torch.rand(n * d.world, *shape, generator=self.noise, device=self.noise.device)
+        return u[d.rank * n:(d.rank + 1) * n] if d.active else u
 
     def check(self, train: Any) -> None:
         """Reject train settings this model cannot use (called before a run folder is written)."""
@@ -135,15 +153,24 @@ class GANModel(nn.Module):
         return self.generate(n, generator=generator, G=G), None
 
     def adam(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
-        """Adam over `net` with the config's betas."""
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
+        """Adam over `net` with the config's betas; the fused kernel (one launch for all tensors) where this
+        PyTorch has one for the device, else the multi-tensor one."""
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.cfg.beta1, self.cfg.beta2),
+                                **fast_optimizer_kwargs(self.device))
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
-        """zero_grad (to None: no memset), backward, step for one named optimizer."""
+        """zero_grad (to None: no memset), backward (scaled in fp16), gradients averaged across processes,
+        step, for one named optimizer."""
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        params = [p for group in opt.param_groups for p in group["params"]]
+        self.precision.backward_step(name, opt, loss,
+                                     before_step=(lambda: self.dist.average_gradients(params)) if self.dist.active
+                                     else None)
+
+    def input_gradient(self, outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """d(sum outputs)/d(inputs), differentiable (create_graph), safe in fp16: for gradient penalties."""
+        return self.precision.input_gradient(outputs, inputs)
 
     def seeded(self, seed: int | None) -> torch.Generator | None:
         """A fresh generator on the model's device, so a draw is reproducible and leaves training noise alone."""
@@ -158,6 +185,13 @@ class GANModel(nn.Module):
         draw reproducible and leaves the training noise untouched. Conditional models take `label=`."""
         with inference(getattr(self, self.ema_target)):
             return self.for_display(self.generate(n, generator=self.seeded(seed), **kwargs))
+
+
+def fast_optimizer_kwargs(device: torch.device) -> dict[str, bool]:
+    """fused=True where torch has fused Adam kernels for the device (CUDA; CPU since torch 2.4), else foreach."""
+    if device.type in ("cuda", "cpu"):
+        return {"fused": True}
+    return {"foreach": True}
 
 
 @contextlib.contextmanager

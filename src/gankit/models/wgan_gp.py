@@ -38,6 +38,7 @@ class WGANGPConfig(AdamNetsConfig):
 @MODELS.register("wgan-gp")
 class WGANGP(GANModel):
     Config = WGANGPConfig
+    no_compile = {"D": "its gradient penalty needs a double backward, which compiled graphs do not support"}
 
     def __init__(self, cfg: WGANGPConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)
@@ -56,7 +57,7 @@ class WGANGP(GANModel):
             with torch.no_grad():
                 fake = self.G(self.randn(real.shape[0], cfg.z_dim))
             adv = wasserstein_critic_loss(self.D(real), self.D(fake))
-            gp = gradient_penalty(self.D, real, fake, generator=self.noise)
+            gp = gradient_penalty(self.D, real, fake, self.rand(real.shape[0]), self.input_gradient)
             loss_D = adv + cfg.lambda_gp * gp
             self.optimize("D", loss_D)
             wasserstein = wasserstein - adv.detach() / cfg.n_critic

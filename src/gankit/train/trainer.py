@@ -24,25 +24,49 @@ from ..data.stream import mix
 from ..errors import CheckpointError
 from ..models.base import GANModel, inference
 from . import checkpoint
+from .distributed import SINGLE, Dist
 from .ema import EMA
 from .hooks import Hook
+from .performance import compile_networks, to_channels_last
+from .precision import Precision
+
+# Under several processes a stop request (SIGINT/SIGTERM) is agreed on every this many steps: all processes
+# must stop at the same step, and asking costs a collective.
+STOP_CHECK_EVERY = 10
 
 
 class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path, model: GANModel, dataset, device: torch.device,
-                 hooks: list[Hook], progress_note: str = ""):
+                 hooks: list[Hook], dist: Dist = SINGLE):
         self.cfg, self.run_dir, self.model, self.dataset, self.device = cfg, run_dir, model, dataset, device
         self.hooks = hooks
+        self.dist = dist
         self.step = 0
         self.last_checkpoint_step = -1
+        t = cfg.train
+        model.precision = Precision(t.precision, device)
+        model.dist = dist
+        if t.sync_bn and dist.active:  # before the optimizers: conversion swaps modules (parameters stay)
+            for name, net in list(model.named_children()):
+                setattr(model, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(net))
+        if t.channels_last:
+            to_channels_last(model)
+        dist.broadcast_module(model)  # same seed already; this makes "identical weights" a fact, not a hope
         self.model.optimizers = model.configure_optimizers()
         # The configured rates; the schedule is a pure function of the step, so resuming needs no extra state.
         self.base_lrs = {k: [g["lr"] for g in opt.param_groups] for k, opt in self.model.optimizers.items()}
-        beta = cfg.train.ema_beta
-        self.ema = EMA(getattr(model, model.ema_target), beta) if beta > 0 and model.ema_target else None
-        self.stream = BatchStream(dataset, cfg.train.batch_size, cfg.train.seed, device,
-                                  workers=cfg.data.workers)
+        # The EMA copy is taken before compilation: a compiled module's copy would still call the original.
+        self.ema = EMA(getattr(model, model.ema_target), t.ema_beta) if t.ema_beta > 0 and model.ema_target else None
+        if t.compile:
+            compile_networks(model, device)
+        self.stream = self._stream(0)
         self._stop_signal: int | None = None
+
+    def _stream(self, drawn: int) -> BatchStream:
+        t = self.cfg.train
+        return BatchStream(self.dataset, t.batch_size, t.seed, self.device, drawn=drawn,
+                           workers=self.cfg.data.workers, rank=self.dist.rank, world=self.dist.world,
+                           channels_last=t.channels_last)
 
     # --------------------------------------------------------------------------------------- state
 
@@ -64,6 +88,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
             "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
+            "grad_scalers": self.model.precision.state_dict(),
             "rng": rng,
         }
 
@@ -74,6 +99,7 @@ class Trainer:
                 opt.load_state_dict(state["optimizers"][name])
             if self.ema:
                 self.ema.load_state_dict(state["ema"])
+            self.model.precision.load_state_dict(state.get("grad_scalers") or {})
             rng = state["rng"]
             torch.set_rng_state(rng["torch"])
             self.model.noise.set_state(rng["noise"])
@@ -84,14 +110,18 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError) as e:
             raise CheckpointError(f"checkpoint does not fit this model: {str(e).splitlines()[0]}") from None
         self.step = int(state["step"])
-        self.stream = BatchStream(self.dataset, self.cfg.train.batch_size, self.cfg.train.seed, self.device,
-                                  drawn=int(state["batches_drawn"]), workers=self.cfg.data.workers)
+        self.stream = self._stream(int(state["batches_drawn"]))
         self.last_checkpoint_step = self.step
 
     def save_checkpoint(self) -> Path:
+        """Every process calls this at the same step; rank 0 writes, the others wait until it is on disk."""
         root = self.run_dir / "checkpoints"
-        path = checkpoint.write(root, self.step, self.state())
-        checkpoint.prune(root, self.cfg.train.keep_checkpoints)
+        self.dist.average_buffers(self.model)
+        path = root / f"step_{self.step:08d}"
+        if self.dist.main:
+            path = checkpoint.write(root, self.step, self.state())
+            checkpoint.prune(root, self.cfg.train.keep_checkpoints)
+        self.dist.barrier()
         self.last_checkpoint_step = self.step
         return path
 
@@ -112,9 +142,12 @@ class Trainer:
         cfg = self.cfg.train
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # pick the fastest convolution algorithms for these shapes
         self.model.train()
         previous = self._install_signal_handlers()
         status = "failed"
+        precision = self.model.precision
         try:
             for hook in self.hooks:
                 hook.start(self)
@@ -122,10 +155,12 @@ class Trainer:
             sums = None
             count = 0
             t_log, drawn_log = time.perf_counter(), self.stream.drawn
-            while self.step < cfg.steps and self._stop_signal is None:
+            stop = False
+            while self.step < cfg.steps and not stop:
                 if cfg.lr_decay != "none":
                     self._set_learning_rates()
-                stats = self.model.train_step(self.stream, self.step)
+                with precision.autocast():
+                    stats = self.model.train_step(self.stream, self.step)
                 self.step += 1
                 if self.ema:
                     self.ema.update()
@@ -137,7 +172,7 @@ class Trainer:
                 count += 1
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     now = time.perf_counter()
-                    logged = dict(zip(keys, (sums / count).tolist()))
+                    logged = dict(zip(keys, self.dist.average_(sums / count).tolist()))
                     imgs = (self.stream.drawn - drawn_log) * cfg.batch_size
                     logged["img_per_s"] = imgs / max(now - t_log, 1e-9)
                     for hook in self.hooks:
@@ -146,7 +181,11 @@ class Trainer:
                     count, t_log, drawn_log = 0, now, self.stream.drawn
                 for hook in self.hooks:
                     hook.step(self)
-            status = "finished" if self._stop_signal is None else "interrupted"
+                if not self.dist.active:
+                    stop = self._stop_signal is not None
+                elif self.step % STOP_CHECK_EVERY == 0:
+                    stop = self.dist.any(self._stop_signal is not None, self.device)
+            status = "interrupted" if stop else "finished"
         finally:
             for hook in self.hooks:
                 hook.end(self, status)
@@ -187,11 +226,13 @@ class Trainer:
             signal.signal(sig, handler)
 
 
-def seed_everything(seed: int) -> None:
-    """The global generators (used by dropout and by user code); model noise has its own generator."""
-    torch.manual_seed(mix(seed, 6))
-    random.seed(mix(seed, 7))
-    np.random.seed(mix(seed, 8) % (2**32))
+def seed_everything(seed: int, rank: int = 0) -> None:
+    """The global generators (used by dropout and by user code), different for each process (rank 0 keeps a
+    single process's seeds); model noise has its own generator, shared by all processes (see GANModel.randn)."""
+    extra = (rank,) if rank else ()
+    torch.manual_seed(mix(seed, 6, *extra))
+    random.seed(mix(seed, 7, *extra))
+    np.random.seed(mix(seed, 8, *extra) % (2**32))
 
 
 def _numpy_state() -> dict[str, Any]:
