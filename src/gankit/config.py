@@ -172,6 +172,11 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory layout for conv nets and their batches
     compile: bool = False  # torch.compile the networks (falls back to eager with a warning where it cannot)
     sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
+    # A NaN/Inf loss or weight: roll back to the last good checkpoint with the learning rates scaled by
+    # rollback_lr_factor, at most max_rollbacks times, then stop; or stop at once (divergence=stop).
+    divergence: Literal["rollback", "stop"] = "rollback"
+    max_rollbacks: int = 3
+    rollback_lr_factor: float = 0.5
 
     def __post_init__(self) -> None:
         _fail_if(not 0.0 <= self.lr_decay_start < 1.0, "'train.lr_decay_start' must be in [0, 1)")
@@ -181,6 +186,8 @@ class TrainConfig:
             _fail_if(getattr(self, key) < 1, f"'train.{key}' must be at least 1, got {getattr(self, key)}")
         _fail_if(not 0.0 <= self.ema_beta < 1.0, "'train.ema_beta' must be in [0, 1)")
         _fail_if(self.seed < 0, "'train.seed' must be 0 or more")
+        _fail_if(self.max_rollbacks < 0, "'train.max_rollbacks' must be 0 or more")
+        _fail_if(not 0.0 < self.rollback_lr_factor <= 1.0, "'train.rollback_lr_factor' must be in (0, 1]")
 
 
 @dataclass

@@ -32,3 +32,7 @@ def unknown(kind: str, name: str, choices: Iterable[str]) -> str:
     """The one-line message for an unknown name: what was asked, the closest match, every valid choice."""
     choices = sorted(choices)
     return f"unknown {kind} '{name}'{did_you_mean(name, choices)}; valid: {', '.join(choices)}"
+
+
+class TrainingError(GankitError):
+    """A run stopped for a reason the user can act on (divergence, a full disk); its checkpoints are intact."""

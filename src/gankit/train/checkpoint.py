@@ -95,17 +95,21 @@ def write(root: Path, step: int, state: dict[str, Any]) -> Path:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    tensors: dict[str, torch.Tensor] = {}
-    tree = split_tensors(state, "", tensors)
-    write_tensors(tmp / TENSORS, tensors)
-    meta = {"format": FORMAT, "version": VERSION, "step": step,
-            "tensors_sha256": sha256_of(tmp / TENSORS), "state": tree}
-    with open(tmp / STATE, "w") as f:
-        json.dump(meta, f)
-        f.flush()
-        os.fsync(f.fileno())
-    fsync_path(tmp)
-    read(tmp)  # verify: what is on disk parses and matches its hash before it may replace anything
+    try:
+        tensors: dict[str, torch.Tensor] = {}
+        tree = split_tensors(state, "", tensors)
+        write_tensors(tmp / TENSORS, tensors)
+        meta = {"format": FORMAT, "version": VERSION, "step": step,
+                "tensors_sha256": sha256_of(tmp / TENSORS), "state": tree}
+        with open(tmp / STATE, "w") as f:
+            json.dump(meta, f)
+            f.flush()
+            os.fsync(f.fileno())
+        fsync_path(tmp)
+        read(tmp)  # verify: what is on disk parses and matches its hash before it may replace anything
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a half-written checkpoint must not take the space it lacked
+        raise
     if final.exists():  # re-saving a step (e.g. interrupted right after a periodic save): swap, then drop
         old = root / f".old-{step_dir_name(step)}-{os.getpid()}"
         os.rename(final, old)

@@ -25,6 +25,8 @@ class Hook:
     def step(self, tr: Trainer) -> None: ...
     def log(self, tr: Trainer, values: dict[str, float]) -> None: ...
     def end(self, tr: Trainer, status: str) -> None: ...
+    def rewind(self, tr: Trainer) -> None:
+        """The trainer went back to an earlier step (a divergence rollback): forget what came after it."""
 
 
 class ProgressBar(Hook):
@@ -76,6 +78,10 @@ class StatsFile(Hook):
         self.file.close()
         if self.writer is not None:
             self.writer.close()
+
+    def rewind(self, tr):
+        self.end(tr, "rewound")
+        self.start(tr)
 
 
 def drop_rows_after(path: Path, step: int) -> None:
@@ -132,6 +138,9 @@ class Evaluation(Hook):
         self.evaluator = None
 
     def start(self, tr):
+        drop_rows_after(self.path, tr.step)
+
+    def rewind(self, tr):
         drop_rows_after(self.path, tr.step)
 
     def step(self, tr):

@@ -6,6 +6,7 @@ statistics, signals, checkpoints and their exact restoration. The models own the
 
 from __future__ import annotations
 
+import math
 import random
 import signal
 import sys
@@ -21,7 +22,7 @@ from .. import __version__
 from ..config import RunConfig, to_dict
 from ..data import BatchStream
 from ..data.stream import mix
-from ..errors import CheckpointError
+from ..errors import CheckpointError, TrainingError
 from ..models.base import GANModel, inference
 from . import checkpoint
 from .distributed import SINGLE, Dist
@@ -33,6 +34,12 @@ from .precision import Precision
 # Under several processes a stop request (SIGINT/SIGTERM) is agreed on every this many steps: all processes
 # must stop at the same step, and asking costs a collective.
 STOP_CHECK_EVERY = 10
+
+
+class Diverged(Exception):
+    def __init__(self, step: int, what: str):
+        super().__init__(f"{what} non-finite at step {step}")
+        self.step, self.what = step, what
 
 
 class Trainer:
@@ -61,6 +68,8 @@ class Trainer:
             compile_networks(model, device)
         self.stream = self._stream(0)
         self._stop_signal: int | None = None
+        self.rollbacks = 0  # divergence rollbacks so far, and the learning-rate scale they left
+        self.lr_scale = 1.0
 
     def _stream(self, drawn: int) -> BatchStream:
         t = self.cfg.train
@@ -89,6 +98,8 @@ class Trainer:
             "ema": self.ema.state_dict() if self.ema else None,
             "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
             "grad_scalers": self.model.precision.state_dict(),
+            "rollbacks": self.rollbacks,
+            "lr_scale": self.lr_scale,
             "rng": rng,
         }
 
@@ -110,13 +121,16 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError) as e:
             raise CheckpointError(f"checkpoint does not fit this model: {str(e).splitlines()[0]}") from None
         self.step = int(state["step"])
+        self.rollbacks, self.lr_scale = int(state.get("rollbacks", 0)), float(state.get("lr_scale", 1.0))
         self.stream = self._stream(int(state["batches_drawn"]))
         self.last_checkpoint_step = self.step
 
     def save_checkpoint(self) -> Path:
-        """Every process calls this at the same step; rank 0 writes, the others wait until it is on disk."""
+        """Every process calls this at the same step; rank 0 writes, the others wait until it is on disk.
+        A model with a NaN/Inf weight is never saved (Diverged instead)."""
         root = self.run_dir / "checkpoints"
         self.dist.average_buffers(self.model)
+        self._check_weights()
         path = root / f"step_{self.step:08d}"
         if self.dist.main:
             path = checkpoint.write(root, self.step, self.state())
@@ -138,7 +152,11 @@ class Trainer:
     # --------------------------------------------------------------------------------------- loop
 
     def fit(self) -> str:
-        """Train until cfg.train.steps. Returns 'finished' or 'interrupted' (SIGINT/SIGTERM, checkpoint saved)."""
+        """Train until cfg.train.steps. Returns 'finished' or 'interrupted' (SIGINT/SIGTERM, checkpoint saved).
+
+        A non-finite loss or weight rolls the run back to its last good checkpoint with lower learning rates
+        (train.divergence); a failed write (a full disk) stops it with a TrainingError naming the file and the
+        intact checkpoint to resume from."""
         cfg = self.cfg.train
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -147,50 +165,127 @@ class Trainer:
         self.model.train()
         previous = self._install_signal_handlers()
         status = "failed"
-        precision = self.model.precision
         try:
             for hook in self.hooks:
                 hook.start(self)
-            keys: list[str] = []
-            sums = None
-            count = 0
-            t_log, drawn_log = time.perf_counter(), self.stream.drawn
-            stop = False
-            while self.step < cfg.steps and not stop:
-                if cfg.lr_decay != "none":
-                    self._set_learning_rates()
-                with precision.autocast():
-                    stats = self.model.train_step(self.stream, self.step)
-                self.step += 1
-                if self.ema:
-                    self.ema.update()
-                # Interval means accumulate on the device; values are read back only at logging points.
-                values = torch.stack([v.float() for v in stats.values()])
-                if sums is None:
-                    keys, sums = list(stats), torch.zeros_like(values)
-                sums += values
-                count += 1
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    now = time.perf_counter()
-                    logged = dict(zip(keys, self.dist.average_(sums / count).tolist()))
-                    imgs = (self.stream.drawn - drawn_log) * cfg.batch_size
-                    logged["img_per_s"] = imgs / max(now - t_log, 1e-9)
-                    for hook in self.hooks:
-                        hook.log(self, logged)
-                    sums.zero_()
-                    count, t_log, drawn_log = 0, now, self.stream.drawn
-                for hook in self.hooks:
-                    hook.step(self)
-                if not self.dist.active:
-                    stop = self._stop_signal is not None
-                elif self.step % STOP_CHECK_EVERY == 0:
-                    stop = self.dist.any(self._stop_signal is not None, self.device)
+            while True:
+                try:
+                    stop = self._loop()
+                    self._check_weights()  # the last step's update, before the final checkpoint
+                    break
+                except Diverged as d:
+                    self._roll_back(d)
             status = "interrupted" if stop else "finished"
+        except OSError as e:
+            raise TrainingError(self._write_failure(e)) from None
         finally:
             for hook in self.hooks:
-                hook.end(self, status)
+                try:
+                    hook.end(self, status)
+                except OSError as e:  # a full disk must not hide the first error behind a second one
+                    if status != "failed":
+                        raise TrainingError(self._write_failure(e)) from None
             self._restore_signal_handlers(previous)
         return status
+
+    def _loop(self) -> bool:
+        """Steps until the end or a stop request (returns True then); raises Diverged."""
+        cfg = self.cfg.train
+        precision = self.model.precision
+        keys: list[str] = []
+        sums = None
+        count = 0
+        t_log, drawn_log = time.perf_counter(), self.stream.drawn
+        stop = False
+        while self.step < cfg.steps and not stop:
+            self._set_learning_rates()
+            with precision.autocast():
+                stats = self.model.train_step(self.stream, self.step)
+            self.step += 1
+            if self.ema:
+                self.ema.update()
+            # Interval means accumulate on the device; values are read back only at logging points.
+            values = torch.stack([v.float() for v in stats.values()])
+            if sums is None:
+                keys, sums = list(stats), torch.zeros_like(values)
+            sums += values
+            count += 1
+            self._check_finite(keys, values)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                now = time.perf_counter()
+                logged = dict(zip(keys, self.dist.average_(sums / count).tolist()))
+                imgs = (self.stream.drawn - drawn_log) * cfg.batch_size
+                logged["img_per_s"] = imgs / max(now - t_log, 1e-9)
+                for hook in self.hooks:
+                    hook.log(self, logged)
+                sums.zero_()
+                count, t_log, drawn_log = 0, now, self.stream.drawn
+            for hook in self.hooks:
+                hook.step(self)
+            if not self.dist.active:
+                stop = self._stop_signal is not None
+            elif self.step % STOP_CHECK_EVERY == 0:
+                stop = self.dist.any(self._stop_signal is not None, self.device)
+        return stop
+
+    # ------------------------------------------------------------------------------------ divergence
+
+    def _check_finite(self, keys: list[str], values: torch.Tensor) -> None:
+        """Raise Diverged at the step a loss becomes NaN/Inf. On a CPU the check is free, so it runs every
+        step; on an accelerator it would cost a host sync per step, so it runs at the steps where something is
+        written or logged (a NaN loss at step k makes the weights NaN, and they stay so: it is still caught
+        before any sample, stat or checkpoint is written, and the run rolls back past it anyway)."""
+        cfg = self.cfg.train
+        if self.device.type != "cpu" or self.dist.active:
+            writes = (self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0
+                      or self.step % cfg.sample_every == 0 or self.step == cfg.steps
+                      or (cfg.eval_every and self.step % cfg.eval_every == 0))
+            if not writes:
+                return
+            params = torch.stack([p.detach().float().abs().max() for p in self.model.parameters()])
+            bad = not bool(torch.isfinite(values).all() & torch.isfinite(params).all())
+            bad = self.dist.any(bad, self.device)
+        else:
+            bad = not bool(torch.isfinite(values).all())
+        if bad:
+            what = [k for k, v in zip(keys, values.tolist()) if not math.isfinite(v)] or ["a weight"]
+            raise Diverged(self.step, ", ".join(what))
+
+    def _roll_back(self, d: Diverged) -> None:
+        cfg = self.cfg.train
+        where = f"{', '.join(d.what.split(', '))} became NaN/Inf at step {d.step}"
+        if cfg.divergence == "stop":
+            raise TrainingError(f"training diverged: {where} (train.divergence=stop){self._resume_hint()}")
+        if self.rollbacks >= cfg.max_rollbacks:
+            raise TrainingError(f"training diverged: {where}, after {self.rollbacks} rollbacks with lower learning "
+                                f"rates (train.max_rollbacks={cfg.max_rollbacks}){self._resume_hint()}")
+        try:
+            ckpt, _ = checkpoint.latest(self.run_dir / "checkpoints")
+        except CheckpointError:
+            raise TrainingError(f"training diverged: {where}, before any checkpoint to roll back to; try a lower "
+                                "learning rate") from None
+        rollbacks, scale = self.rollbacks + 1, self.lr_scale * cfg.rollback_lr_factor
+        self.load_state(ckpt.state)
+        self.rollbacks, self.lr_scale = rollbacks, scale
+        print(f"\ngankit: {where}; rolled back to step {ckpt.step} with learning rates x{scale:g} "
+              f"(rollback {rollbacks} of at most {cfg.max_rollbacks})", file=sys.stderr)
+        for hook in self.hooks:
+            hook.rewind(self)
+
+    def _check_weights(self) -> None:
+        finite = torch.stack([torch.isfinite(t).all() for t in self.model.state_dict().values()
+                              if t.is_floating_point()]).all()
+        if self.dist.any(not bool(finite), self.device):
+            raise Diverged(self.step, "a weight")
+
+    def _resume_hint(self) -> str:
+        found = checkpoint.candidates(self.run_dir / "checkpoints")
+        return f"; the last checkpoint is {found[0]}" if found else ""
+
+    def _write_failure(self, e: OSError) -> str:
+        target = e.filename or "the run folder"
+        return (f"cannot write {target}: {e.strerror or e}; training stopped at step {self.step}"
+                f"{self._resume_hint()} (intact: free space, then 'gankit resume {self.run_dir}')")
 
     def lr_factor(self, step: int) -> float:
         """1 until lr_decay_start * steps, then linearly down to 0 at the last step."""
@@ -201,7 +296,7 @@ class Trainer:
         return max(0.0, 1.0 - (step - start) / max(1, cfg.steps - start))
 
     def _set_learning_rates(self) -> None:
-        factor = self.lr_factor(self.step)
+        factor = self.lr_factor(self.step) * self.lr_scale
         for name, opt in self.model.optimizers.items():
             for group, base in zip(opt.param_groups, self.base_lrs[name]):
                 group["lr"] = base * factor

@@ -1,0 +1,293 @@
+"""Training speed of every system, one command:
+
+    python benchmarks/speed.py [--systems dcgan-64 ...] [--modes fp32 bf16 compile ...] [--batch 64]
+                               [--steps 20] [--warmup 5] [--device auto] [--no-plain]
+
+Each (system, mode) trains in its own process through gankit's own trainer (so the numbers include the data
+stream, the step and the loop, and peak memory is that run's alone) with `train.deterministic=false`, and
+reports the images per second it consumed after `--warmup` steps, the step time and the peak memory (GPU:
+max allocated; CPU: the process's peak resident set). FLOPs per training step are counted once per system with
+torch's FlopCounterMode over one eager step (forward and backward of every network, all critic iterations);
+on a GPU, model FLOP utilisation is those FLOPs per second over this GPU's measured bf16 matmul peak.
+
+`plain loop` is DCGAN-64 written the way the reference examples write it (the same G and D modules, sigmoid
++ BCELoss, a per-item Dataset through a shuffling DataLoader, D's gradients computed during G's update, stock
+Adam, `.item()` every step), timed the same way in its own process: the yardstick for the trainer's overhead
+and for what its options buy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# name -> (model, data spec, overrides). Images are 64x64 RGB (the built-in digits, resized and replicated to
+# three channels) so the networks are the papers' 64x64 ones; the 2-D GAN is the PacGAN MLP.
+SYSTEMS = {
+    "dcgan-64": ("dcgan", "digits", ["data.img_size=64", "data.channels=3"]),
+    "cgan-64": ("cgan", "digits", ["data.img_size=64", "data.channels=3"]),
+    "lsgan-64": ("lsgan", "digits", ["data.img_size=64", "data.channels=3"]),
+    "wgan-64": ("wgan", "digits", ["data.img_size=64", "data.channels=3"]),
+    "wgan-gp-64": ("wgan-gp", "digits", ["data.img_size=64", "data.channels=3"]),
+    "gan-2d (MLP)": ("gan", "ring8", []),
+}
+MODES = {
+    "fp32": [],
+    "fp32 channels-last": ["train.channels_last=true"],
+    "fp32 compile": ["train.compile=true"],
+    "fp32 compile channels-last": ["train.compile=true", "train.channels_last=true"],
+    "bf16": ["train.precision=bf16"],
+    "bf16 compile channels-last": ["train.precision=bf16", "train.compile=true", "train.channels_last=true"],
+}
+QUIET = ["train.deterministic=false", "train.tensorboard=false", "train.log_every=1000000",
+         "train.sample_every=1000000", "train.checkpoint_every=1000000"]
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _peak_memory_mb(device) -> float:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+# ------------------------------------------------------------------------------------------ child jobs
+
+
+def child_gankit(job: dict) -> dict:
+    import gankit
+    from gankit.train.hooks import Hook
+
+    model, data, overrides = SYSTEMS[job["system"]]
+    marks = {}
+
+    class Timer(Hook):  # marks the end of the warm-up step and of the last step (before any final grid/save)
+        def step(self, tr):
+            if tr.step in (job["warmup"], job["warmup"] + job["steps"]):
+                _sync(tr.device)
+                i = 0 if tr.step == job["warmup"] else 1
+                marks[f"t{i}"], marks[f"drawn{i}"], marks["device"] = time.perf_counter(), tr.stream.drawn, tr.device
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gankit.train(model, data, overrides=[*overrides, *MODES[job["mode"]], *QUIET], steps=job["warmup"] + job["steps"],
+                     batch_size=job["batch"], out=Path(tmp) / "run", device=job["device"], progress=False,
+                     hooks=[Timer()])
+    seconds = marks["t1"] - marks["t0"]
+    images = (marks["drawn1"] - marks["drawn0"]) * job["batch"]
+    return {"img_per_s": images / seconds, "step_ms": 1000 * seconds / job["steps"],
+            "peak_mb": _peak_memory_mb(marks["device"])}
+
+
+def child_flops(job: dict) -> dict:
+    """FLOPs of one eager training step (all networks, forward and backward, penalties' double backward).
+
+    Counted per operator with the formulas torch's FlopCounterMode uses (its registry); the mode itself is not
+    used because its per-module tracking breaks torch.autograd.grad (WGAN-GP's penalty)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class FlopCounter(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            count = flop_registry.get(func._overloadpacket)
+            if count is not None:
+                self.total += count(*args, **(kwargs or {}), out_val=out)
+            return out
+
+    from gankit.api import _prepare
+    from gankit.config import resolve_config
+    from gankit.train.distributed import SINGLE
+    from gankit.train.trainer import Trainer
+
+    model, data, overrides = SYSTEMS[job["system"]]
+    cfg = resolve_config({"model": {"name": model}},
+                         [f"data.spec={data}", *overrides, *QUIET, f"train.batch_size={job['batch']}",
+                          f"train.device={job['device']}"])
+    dataset, net, device = _prepare(cfg, SINGLE)
+    with tempfile.TemporaryDirectory() as tmp:
+        tr = Trainer(cfg, Path(tmp), net, dataset, device, [])
+        net.train()
+        net.train_step(tr.stream, 0)  # warm up (lazy init) outside the count
+        with FlopCounter() as counter:
+            net.train_step(tr.stream, 1)
+    _sync(device)
+    return {"flops": counter.total, "device": torch.cuda.get_device_name(device) if device.type == "cuda"
+            else "cpu"}
+
+
+def child_matmul_peak(job: dict) -> dict:
+    """This GPU's achievable dense bf16 matmul rate (the denominator of model FLOP utilisation)."""
+    import torch
+
+    n = 8192
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    for _ in range(5):
+        a @ b
+    torch.cuda.synchronize()
+    iters = 50
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        a @ b
+    torch.cuda.synchronize()
+    return {"flops_per_s": 2 * n**3 * iters / (time.perf_counter() - t0)}
+
+
+def child_plain(job: dict) -> dict:
+    """DCGAN-64 as the reference examples write it; the same G and D modules as gankit's."""
+    import torch
+    from torch import nn
+
+    from gankit.config import DataConfig
+    from gankit.data import load_dataset
+    from gankit.nn import DCGANDiscriminator, DCGANGenerator, dcgan_init
+
+    device = torch.device("cuda" if job["device"] in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+    images = load_dataset(DataConfig(spec="digits", img_size=64, channels=3)).images  # uint8 (N, 3, 64, 64)
+
+    class Images(torch.utils.data.Dataset):  # one item at a time, normalised on the fly, like ImageFolder
+        def __len__(self):
+            return len(images)
+
+        def __getitem__(self, i):
+            return images[i].float().div(127.5).sub(1.0), 0
+
+    loader = torch.utils.data.DataLoader(Images(), batch_size=job["batch"], shuffle=True, drop_last=True,
+                                         num_workers=job["plain_workers"])
+    nz = 100
+    G = DCGANGenerator(nz, 64, 3, 64).to(device)
+    D = nn.Sequential(DCGANDiscriminator(64, 3, 64), nn.Sigmoid()).to(device)
+    g = torch.Generator().manual_seed(0)
+    dcgan_init(G, g)
+    dcgan_init(D, g)
+    criterion = nn.BCELoss()
+    opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    total = job["warmup"] + job["steps"]
+    step = 0
+    t0 = None
+    while step < total:
+        for real, _ in loader:
+            if step == job["warmup"]:
+                _sync(device)
+                t0 = time.perf_counter()
+            if step == total:
+                break
+            real = real.to(device)
+            b = real.size(0)
+            D.zero_grad()
+            label = torch.full((b,), 1.0, device=device)
+            err_real = criterion(D(real).view(-1), label)
+            err_real.backward()
+            fake = G(torch.randn(b, nz, 1, 1, device=device))
+            label.fill_(0.0)
+            err_fake = criterion(D(fake.detach()).view(-1), label)
+            err_fake.backward()
+            opt_D.step()
+            G.zero_grad()
+            label.fill_(1.0)
+            err_G = criterion(D(fake).view(-1), label)
+            err_G.backward()
+            opt_G.step()
+            _ = (err_real + err_fake).item(), err_G.item()  # the examples print these every step
+            step += 1
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    return {"img_per_s": job["steps"] * job["batch"] / seconds, "step_ms": 1000 * seconds / job["steps"],
+            "peak_mb": _peak_memory_mb(device)}
+
+
+CHILDREN = {"gankit": child_gankit, "flops": child_flops, "peak": child_matmul_peak, "plain": child_plain}
+
+
+def spawn(job: dict) -> dict:
+    """Run one job in a fresh process; returns its JSON result or {'error': ...}."""
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
+        return {"error": lines[-1] if lines else f"exit {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    p.add_argument("--batch", type=int, nargs="+", default=[64])
+    p.add_argument("--steps", type=int, default=20, help="timed steps per run")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation happens here)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-plain", action="store_true", help="skip the plain-loop DCGAN-64 yardstick")
+    p.add_argument("--plain-workers", type=int, default=0, help="DataLoader workers of the plain loop")
+    p.add_argument("--json", help="also write every result here")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.child:
+        job = json.loads(a.child)
+        print(json.dumps(CHILDREN[job["kind"]](job)))
+        return
+
+    import torch
+
+    on_gpu = a.device in ("auto", "cuda") and torch.cuda.is_available()
+    where = torch.cuda.get_device_name() if on_gpu else f"CPU, {os.cpu_count()} cores, torch {torch.__version__}"
+    print(f"# {where}; {a.steps} timed steps after {a.warmup} warm-up steps; train.deterministic=false", flush=True)
+    peak = spawn({"kind": "peak"})["flops_per_s"] if on_gpu else None
+    if peak:
+        print(f"# measured bf16 matmul peak: {peak / 1e12:.0f} TFLOP/s", flush=True)
+    results = []
+    for batch in a.batch:
+        base = {"batch": batch, "steps": a.steps, "warmup": a.warmup, "device": a.device}
+        plain = None
+        if not a.no_plain and "dcgan-64" in a.systems:
+            plain = spawn({**base, "kind": "plain", "plain_workers": a.plain_workers})
+            results.append({"system": "dcgan-64", "mode": "plain loop (fp32)", "batch": batch, **plain})
+            print(f"{'dcgan-64':14} {'plain loop (fp32)':28} b{batch:<4} {plain.get('img_per_s', 0):9.1f} img/s "
+                  f"{plain.get('step_ms', 0):9.1f} ms/step  peak {plain.get('peak_mb', 0):7.0f} MB "
+                  f"{plain.get('error', '')}", flush=True)
+        for system in a.systems:
+            flops = spawn({**base, "kind": "flops", "system": system})
+            gflop = flops.get("flops", 0) / 1e9
+            print(f"{system:14} {'FLOPs per step':28} b{batch:<4} {gflop:9.2f} GFLOP {flops.get('error', '')}",
+                  flush=True)
+            for mode in a.modes:
+                r = spawn({**base, "kind": "gankit", "system": system, "mode": mode})
+                row = {"system": system, "mode": mode, "batch": batch, "gflop_per_step": gflop, **r}
+                extra = ""
+                if "error" not in r:
+                    if plain and system == "dcgan-64" and "img_per_s" in plain:
+                        row["vs_plain"] = r["img_per_s"] / plain["img_per_s"]
+                        extra += f"  x{row['vs_plain']:.2f} vs plain"
+                    if peak and gflop:
+                        steps_per_s = 1000 / r["step_ms"]
+                        row["mfu"] = gflop * 1e9 * steps_per_s / peak
+                        extra += f"  MFU {100 * row['mfu']:.1f}%"
+                results.append(row)
+                print(f"{system:14} {mode:28} b{batch:<4} {r.get('img_per_s', 0):9.1f} img/s "
+                      f"{r.get('step_ms', 0):9.1f} ms/step  peak {r.get('peak_mb', 0):7.0f} MB{extra} "
+                      f"{r.get('error', '')}", flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps({"device": where, "peak_flops_per_s": peak, "rows": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
