@@ -83,9 +83,9 @@ def child_gankit(job: dict) -> dict:
                 marks[f"t{i}"], marks[f"drawn{i}"], marks["device"] = time.perf_counter(), tr.stream.drawn, tr.device
 
     with tempfile.TemporaryDirectory() as tmp:
-        gankit.train(model, data, overrides=[*overrides, *MODES[job["mode"]], *QUIET], steps=job["warmup"] + job["steps"],
-                     batch_size=job["batch"], out=Path(tmp) / "run", device=job["device"], progress=False,
-                     hooks=[Timer()])
+        gankit.train(model, data, overrides=[*overrides, *MODES[job["mode"]], *QUIET],
+                     steps=job["warmup"] + job["steps"], batch_size=job["batch"], out=Path(tmp) / "run",
+                     device=job["device"], progress=False, hooks=[Timer()])
     seconds = marks["t1"] - marks["t0"]
     images = (marks["drawn1"] - marks["drawn0"]) * job["batch"]
     return {"img_per_s": images / seconds, "step_ms": 1000 * seconds / job["steps"],
