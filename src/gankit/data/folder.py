@@ -26,6 +26,8 @@ from .transforms import crop_box, pil_to_tensor, resize_shorter, to_mode
 
 def _why_unreadable(path: Path) -> str | None:
     """None if Pillow can fully decode the file, else a short reason."""
+    if path.is_symlink() and not path.exists():
+        return "broken or looping symlink"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -41,8 +43,10 @@ def _why_unreadable(path: Path) -> str | None:
         text = str(e)
         if "cannot identify image file" in text:
             return "not an image"
-        if "truncated" in text or "broken data stream" in text or "image file is" in text:
+        if "truncated" in text.lower() or "broken data stream" in text or "image file is" in text:
             return "truncated"
+        if "unrecognized data stream" in text:
+            return "damaged"
         return text.split(":")[0][:60] or "unreadable"
     except Exception as e:  # Pillow raises many types on hostile input; any of them means "skip this file"
         return f"{type(e).__name__}"
@@ -54,15 +58,20 @@ def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     def visible(p: Path) -> bool:
         return not p.name.startswith(".")
 
+    def candidate(p: Path) -> bool:
+        """Files, and symlinks that lead nowhere (reported as skipped rather than silently ignored).
+        Directory symlinks are not followed (rglob's default), so a cycle cannot trap the scan."""
+        return p.is_file() or (p.is_symlink() and not p.exists())
+
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and visible(p))
     class_dirs = [d for d in subdirs if any(visible(f) and f.is_file() for f in d.rglob("*"))]
     if class_dirs:
         files = []
         for label, d in enumerate(class_dirs):
             files += [(f, label) for f in sorted(d.rglob("*"))
-                      if f.is_file() and not any(part.startswith(".") for part in f.relative_to(d).parts)]
+                      if candidate(f) and not any(part.startswith(".") for part in f.relative_to(d).parts)]
         return files, [d.name for d in class_dirs]
-    return [(f, -1) for f in sorted(root.iterdir()) if f.is_file() and visible(f)], []
+    return [(f, -1) for f in sorted(root.iterdir()) if candidate(f) and visible(f)], []
 
 
 class ImageFolder(torch.utils.data.Dataset):
