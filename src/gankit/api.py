@@ -91,6 +91,15 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook],
     return hooks
 
 
+def check_runnable(cfg: RunConfig, model: GANModel, dist: Dist = distributed.SINGLE) -> None:
+    """Settings that are each valid but cannot train together: fail before anything is written."""
+    model.check(cfg.train)
+    local_batch = cfg.train.batch_size // dist.world
+    if local_batch < 2 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ConfigError(f"{cfg.model.name} uses batch norm, which needs at least 2 samples per batch"
+                          f"{' and process' if dist.active else ''}; got {local_batch} (train.batch_size)")
+
+
 def _prepare(cfg: RunConfig, dist: Dist) -> tuple[Any, GANModel, torch.device]:
     """Dataset and model, built (and so validated) before anything is written."""
     device = distributed.device_for(dist, pick_device(cfg.train.device))
@@ -104,7 +113,7 @@ def _prepare(cfg: RunConfig, dist: Dist) -> tuple[Any, GANModel, torch.device]:
     dataset = load_dataset(cfg.data)
     seed_everything(cfg.train.seed, dist.rank)
     model = build_model(cfg, dataset.info, device)
-    model.check(cfg.train)
+    check_runnable(cfg, model, dist)
     return dataset, model, device
 
 

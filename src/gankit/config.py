@@ -128,6 +128,27 @@ class ModelConfig:
     name: str = ""
     # Train-section defaults that belong to the paper (e.g. its batch size); user values override them.
     train_defaults: ClassVar[dict[str, Any]] = {}
+    # Allowed ranges, (low, high, kind) with kind "[]" (inclusive), "(]" (low excluded), "[)" (high excluded);
+    # None: unbounded. Collected over the class hierarchy, so a subclass adds its own fields' ranges.
+    limits: ClassVar[dict[str, tuple[float | None, float | None, str]]] = {}
+
+    def __post_init__(self) -> None:
+        merged: dict[str, tuple[float | None, float | None, str]] = {}
+        for cls in reversed(type(self).__mro__):
+            merged.update(vars(cls).get("limits", {}))
+        for key, (low, high, kind) in merged.items():
+            value = getattr(self, key, None)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            ok = math.isfinite(value)
+            if ok and low is not None:
+                ok = value > low if kind[0] == "(" else value >= low
+            if ok and high is not None:
+                ok = value < high if kind[1] == ")" else value <= high
+            if not ok:
+                lo = "-inf" if low is None else f"{low:g}"
+                hi = "inf" if high is None else f"{high:g}"
+                raise ConfigError(f"'model.{key}' must be in {kind[0]}{lo}, {hi}{kind[1]}, got {value}")
 
 
 @dataclass

@@ -58,6 +58,9 @@ class NetsConfig(ModelConfig):
     d_width: int = 200
     d_depth: int = 3
     leak: float = 0.2  # LeakyReLU slope in D
+    limits: ClassVar[dict] = {"z_dim": (1, None, "[]"), "base_channels": (1, None, "[]"), "g_width": (1, None, "[]"),
+                              "g_depth": (0, None, "[]"), "d_width": (1, None, "[]"), "d_depth": (0, None, "[]"),
+                              "leak": (0, 1, "[]")}
 
 
 @dataclass
@@ -68,6 +71,8 @@ class AdamNetsConfig(NetsConfig):
     lr_D: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    limits: ClassVar[dict] = {"lr_G": (0, None, "(]"), "lr_D": (0, None, "(]"), "beta1": (0, 1, "[)"),
+                              "beta2": (0, 1, "[)")}
 
 
 class GANModel(nn.Module):

@@ -31,9 +31,7 @@ class GANConfig(AdamNetsConfig):
     pack: int = 1  # PacGAN: samples per discriminator input (2..4 in the paper)
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.pack <= 16:
-            raise ConfigError(f"'model.pack' must be between 1 and 16, got {self.pack}")
+    limits: ClassVar[dict] = {"pack": (1, 16, "[]")}
 
 
 @MODELS.register("gan")

@@ -31,6 +31,8 @@ class WGANConfig(NetsConfig):
     lr_D: float = 5e-5
     clip: float = 0.01
     n_critic: int = 5
+    limits: ClassVar[dict] = {"lr_G": (0, None, "(]"), "lr_D": (0, None, "(]"), "clip": (0, None, "(]"),
+                              "n_critic": (1, None, "[]")}
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 
 

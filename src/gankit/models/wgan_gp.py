@@ -32,6 +32,7 @@ class WGANGPConfig(AdamNetsConfig):
     beta2: float = 0.9
     lambda_gp: float = 10.0
     n_critic: int = 5
+    limits: ClassVar[dict] = {"lambda_gp": (0, None, "[]"), "n_critic": (1, None, "[]")}
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 
 
