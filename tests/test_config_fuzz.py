@@ -25,7 +25,8 @@ VECTOR_INFO = DataInfo(name="ring8", img_size=0, img_channels=0, dim=2)
 assert "ring8" in MIXTURES
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.integers(-10**12, 10**12), st.floats(-2, 2), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(), st.booleans(), st.integers(-3, 3), st.integers(-10**12, 10**12), st.floats(-2, 2),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12), st.sampled_from(["1e-4", "0", "-1", "nan", "inf", "[]", "{}", "[1, 2]", "{a: 1}",
                                           "'", "\"", ":", "- x", "&a", "*a", "!!python/object:os.system",
                                           "fp16", "linear", "cpu", "cuda", "true", "0x10", "1_000"]))
