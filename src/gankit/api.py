@@ -184,11 +184,19 @@ def train(model: str = "dcgan", data: str | None = None, *, config: str | Path |
 
 def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hook] = (), progress: bool = True
            ) -> Run:
-    """Continue a run from its newest good checkpoint (falling back past damaged ones) up to `steps`."""
+    """Continue a run from its newest good checkpoint (falling back past damaged ones) up to `steps`.
+
+    A run stopped before its first checkpoint starts over from its config.yaml (from step 0 is exactly where it
+    was); a run whose checkpoints are all damaged is an error, never silently restarted."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise GankitError(f"{run_dir} is not a run folder")
     dist = distributed.from_env()
+    if not checkpoint.candidates(run_dir / "checkpoints") and (run_dir / "config.yaml").is_file():
+        tree = load_yaml(run_dir / "config.yaml")
+        cfg = resolve_config(tree, [f"train.steps={steps}"] if steps is not None else [])
+        _say(progress and dist.main, f"{run_dir} stopped before its first checkpoint: starting it over from step 0")
+        return _run(cfg, run_dir, None, progress, hooks, _prepare(cfg, dist), dist)
     ckpt, problems = checkpoint.latest(run_dir / "checkpoints")
     if dist.main:
         for problem in problems:

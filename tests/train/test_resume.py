@@ -104,3 +104,14 @@ def test_sigterm_saves_and_exits_cleanly(tmp_path):
     assert f"gankit resume {tmp_path / 'run'}" in err
     ck, _ = checkpoint.latest(tmp_path / "run" / "checkpoints")
     assert 0 < ck.step < 100000
+
+
+@pytest.mark.slow
+def test_killed_before_the_first_checkpoint_resume_starts_over(tmp_path):
+    gankit.train("dcgan", "digits", overrides=SETTINGS, steps=STEPS, out=tmp_path / "straight", device="cpu",
+                 progress=False)
+    run_killed_at(tmp_path / "killed", kill_step=2)  # first checkpoint would be at step 4
+    assert not checkpoint.candidates(tmp_path / "killed" / "checkpoints")
+    run = gankit.resume(tmp_path / "killed", progress=False)
+    assert run.status == "finished" and run.step == STEPS
+    assert_bitwise_equal(final_state(tmp_path / "straight"), final_state(tmp_path / "killed"))
