@@ -212,13 +212,12 @@ def disk_sweep(n: int, rng: random.Random, tmp: Path, reference: dict) -> tuple[
         out = tmp / f"disk{i}"
         where = rng.choice(["tensors", "json", "png"])
         after = rng.randint(2, 6)
-        calls = {"n": 0}
         real = {"tensors": io.save_file, "json": ck.json.dump, "png": images.save_png}
 
-        def failing(kind):
+        def failing(kind, after=after, calls=[0], real=real):  # noqa: B006  (a counter shared by the calls)
             def f(*a, **k):
-                calls["n"] += 1
-                if calls["n"] >= after:
+                calls[0] += 1
+                if calls[0] >= after:
                     raise OSError(errno.ENOSPC, "No space left on device", "injected")
                 return real[kind](*a, **k)
             return f
@@ -263,18 +262,19 @@ def divergence_sweep(n: int, rng: random.Random, tmp: Path) -> tuple[int, int]:
         step, net = rng.randint(4, STEPS - 2), rng.choice(["G", "D"])
 
         class Poison(Hook):
-            done = False
+            def __init__(self, step: int, net: str):
+                self.at, self.net, self.done = step, net, False
 
             def step(self, tr):
-                if tr.step == step and not self.done:
+                if tr.step == self.at and not self.done:
                     self.done = True
-                    params = list(getattr(tr.model, net).parameters())
+                    params = list(getattr(tr.model, self.net).parameters())
                     with torch.no_grad():
                         params[rng.randrange(len(params))].view(-1)[0] = math.nan
 
         out = tmp / f"nan{i}"
         try:
-            train(out, hooks=[Poison()])
+            train(out, hooks=[Poison(step, net)])
             clean = all(torch.isfinite(t).all() for p in checkpoint.candidates(out / "checkpoints")
                         for t in checkpoint.read(p).tensors.values() if t.is_floating_point())
             ok = clean and checkpoint.latest(out / "checkpoints")[0].state["rollbacks"] == 1

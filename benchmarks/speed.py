@@ -1,7 +1,7 @@
 """Training speed of every system, one command:
 
     python benchmarks/speed.py [--systems dcgan-64 ...] [--modes fp32 bf16 compile ...] [--batch 64]
-                               [--steps 20] [--warmup 5] [--device auto] [--no-plain]
+                               [--steps 20] [--warmup 5] [--repeats 1] [--ddp N] [--device auto] [--no-plain]
 
 Each (system, mode) trains in its own process through gankit's own trainer (so the numbers include the data
 stream, the step and the loop, and peak memory is that run's alone) with `train.deterministic=false`, and
@@ -216,7 +216,34 @@ def child_plain(job: dict) -> dict:
             "peak_mb": _peak_memory_mb(device)}
 
 
-CHILDREN = {"gankit": child_gankit, "flops": child_flops, "peak": child_matmul_peak, "plain": child_plain}
+def child_ddp(job: dict) -> dict:
+    """The same training under `torchrun --nproc_per_node=N` (gloo on CPU, NCCL on GPUs), timed from the
+    stats rows rank 0 writes (wall-clock time at each step)."""
+    model, data, overrides = SYSTEMS[job["system"]]
+    n = job["nproc"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        sets = [*overrides, *MODES[job["mode"]], *QUIET, "train.log_every=1"]
+        args = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+                "-m", "gankit", "train", model, "--data", data, "--steps", str(job["warmup"] + job["steps"]),
+                "--batch-size", str(job["batch"]), "--out", str(out), "--device", job["device"], "--quiet",
+                *[x for s in sets for x in ("--set", s)]]
+        threads = max(1, (os.cpu_count() or 1) // n)
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        proc = subprocess.run(args, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1])
+        rows = {r["step"]: r for r in map(json.loads, (out / "stats.jsonl").read_text().splitlines())}
+        from gankit.train import checkpoint
+
+        ck, _ = checkpoint.latest(out / "checkpoints")  # the format a single process writes, readable here
+    seconds = rows[job["warmup"] + job["steps"]]["time"] - rows[job["warmup"]]["time"]
+    return {"img_per_s": job["steps"] * job["batch"] / seconds, "step_ms": 1000 * seconds / job["steps"],
+            "peak_mb": 0.0, "checkpoint_step": ck.step, "threads_per_process": threads}
+
+
+CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "peak": child_matmul_peak,
+            "plain": child_plain}
 
 
 def spawn(job: dict) -> dict:
@@ -228,6 +255,24 @@ def spawn(job: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def spawn_median(job: dict, repeats: int) -> dict:
+    """The median run of `repeats` (by images per second); all rates are kept."""
+    runs = [spawn(job) for _ in range(repeats)]
+    if any("error" in r for r in runs):
+        return next(r for r in runs if "error" in r)
+    mid = sorted(runs, key=lambda r: r["img_per_s"])[len(runs) // 2]
+    return {**mid, "all_img_per_s": [round(r["img_per_s"], 1) for r in runs],
+            "peak_mb": max(r["peak_mb"] for r in runs)}
+
+
+def _line(system: str, mode: str, batch: int, r: dict, extra: str = "") -> str:
+    spread = ""
+    if len(r.get("all_img_per_s", [])) > 1:
+        spread = f" (runs {min(r['all_img_per_s']):.1f}-{max(r['all_img_per_s']):.1f})"
+    return (f"{system:14} {mode:28} b{batch:<4} {r.get('img_per_s', 0):9.1f} img/s{spread} "
+            f"{r.get('step_ms', 0):9.1f} ms/step  peak {r.get('peak_mb', 0):7.0f} MB{extra} {r.get('error', '')}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
@@ -235,9 +280,12 @@ def main() -> None:
     p.add_argument("--batch", type=int, nargs="+", default=[64])
     p.add_argument("--steps", type=int, default=20, help="timed steps per run")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation happens here)")
+    p.add_argument("--repeats", type=int, default=1, help="runs per row (fresh processes); the median is shown")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-plain", action="store_true", help="skip the plain-loop DCGAN-64 yardstick")
     p.add_argument("--plain-workers", type=int, default=0, help="DataLoader workers of the plain loop")
+    p.add_argument("--ddp", type=int, default=0, metavar="N",
+                   help="also time fp32 under torchrun with N processes (gloo on CPU, NCCL on GPUs)")
     p.add_argument("--json", help="also write every result here")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -250,7 +298,8 @@ def main() -> None:
 
     on_gpu = a.device in ("auto", "cuda") and torch.cuda.is_available()
     where = torch.cuda.get_device_name() if on_gpu else f"CPU, {os.cpu_count()} cores, torch {torch.__version__}"
-    print(f"# {where}; {a.steps} timed steps after {a.warmup} warm-up steps; train.deterministic=false", flush=True)
+    print(f"# {where}; {a.steps} timed steps after {a.warmup} warm-up steps, median of {a.repeats} run(s); "
+          "train.deterministic=false", flush=True)
     peak = spawn({"kind": "peak"})["flops_per_s"] if on_gpu else None
     if peak:
         print(f"# measured bf16 matmul peak: {peak / 1e12:.0f} TFLOP/s", flush=True)
@@ -259,32 +308,37 @@ def main() -> None:
         base = {"batch": batch, "steps": a.steps, "warmup": a.warmup, "device": a.device}
         plain = None
         if not a.no_plain and "dcgan-64" in a.systems:
-            plain = spawn({**base, "kind": "plain", "plain_workers": a.plain_workers})
+            plain = spawn_median({**base, "kind": "plain", "plain_workers": a.plain_workers}, a.repeats)
             results.append({"system": "dcgan-64", "mode": "plain loop (fp32)", "batch": batch, **plain})
-            print(f"{'dcgan-64':14} {'plain loop (fp32)':28} b{batch:<4} {plain.get('img_per_s', 0):9.1f} img/s "
-                  f"{plain.get('step_ms', 0):9.1f} ms/step  peak {plain.get('peak_mb', 0):7.0f} MB "
-                  f"{plain.get('error', '')}", flush=True)
+            print(_line("dcgan-64", "plain loop (fp32)", batch, plain), flush=True)
         for system in a.systems:
             flops = spawn({**base, "kind": "flops", "system": system})
             gflop = flops.get("flops", 0) / 1e9
             print(f"{system:14} {'FLOPs per step':28} b{batch:<4} {gflop:9.2f} GFLOP {flops.get('error', '')}",
                   flush=True)
             for mode in a.modes:
-                r = spawn({**base, "kind": "gankit", "system": system, "mode": mode})
+                r = spawn_median({**base, "kind": "gankit", "system": system, "mode": mode}, a.repeats)
                 row = {"system": system, "mode": mode, "batch": batch, "gflop_per_step": gflop, **r}
                 extra = ""
                 if "error" not in r:
                     if plain and system == "dcgan-64" and "img_per_s" in plain:
                         row["vs_plain"] = r["img_per_s"] / plain["img_per_s"]
                         extra += f"  x{row['vs_plain']:.2f} vs plain"
+                    if gflop:
+                        row["gflop_per_s"] = gflop * 1000 / r["step_ms"]
+                        extra += f"  {row['gflop_per_s']:.0f} GFLOP/s"
                     if peak and gflop:
-                        steps_per_s = 1000 / r["step_ms"]
-                        row["mfu"] = gflop * 1e9 * steps_per_s / peak
+                        row["mfu"] = row["gflop_per_s"] * 1e9 / peak
                         extra += f"  MFU {100 * row['mfu']:.1f}%"
                 results.append(row)
-                print(f"{system:14} {mode:28} b{batch:<4} {r.get('img_per_s', 0):9.1f} img/s "
-                      f"{r.get('step_ms', 0):9.1f} ms/step  peak {r.get('peak_mb', 0):7.0f} MB{extra} "
-                      f"{r.get('error', '')}", flush=True)
+                print(_line(system, mode, batch, r, extra), flush=True)
+            if a.ddp:
+                mode = f"fp32 torchrun x{a.ddp}"
+                r = spawn_median({**base, "kind": "ddp", "system": system, "mode": "fp32", "nproc": a.ddp},
+                                 a.repeats)
+                results.append({"system": system, "mode": mode, "batch": batch, **r})
+                extra = f"  ({r.get('threads_per_process')} threads each; checkpoint step {r.get('checkpoint_step')})"
+                print(_line(system, mode, batch, r, extra), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({"device": where, "peak_flops_per_s": peak, "rows": results}, indent=1))
 
