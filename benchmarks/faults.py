@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import math
 import os
 import random
@@ -112,21 +113,31 @@ def kill_sweep(n: int, rng: random.Random, tmp: Path) -> tuple[int, int, list[st
                             env=ENV)
     while not (tmp / "cli-reference" / "config.yaml").exists():
         time.sleep(0.01)
-    t0 = time.perf_counter()
+    t0 = time.time()
     proc.wait()
-    duration = time.perf_counter() - t0
+    rows = (tmp / "cli-reference" / "stats.jsonl").read_text().splitlines()
+    # The steps themselves: from the first logged step (2) to the last, counted from the folder's creation
+    # (start-up before the first step and the exit after the last are not where a checkpoint can be hit).
+    first, last = json.loads(rows[0])["time"] - t0, json.loads(rows[-1])["time"] - t0
     reference = final(tmp / "cli-reference")
     for i in range(n):
         out = tmp / f"kill{i}"
         args = cli_args(out)
-        if i % 2 == 0:  # from outside, at a random moment of the run
-            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-            while not (out / "config.yaml").exists() and proc.poll() is None:
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 0.9) * duration)
-            how = "external"
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if i % 2 == 0:  # from outside, at a random moment of the run (tried again if it had already finished)
+            for attempt in range(5):
+                shutil.rmtree(out, ignore_errors=True)
+                proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+                while not (out / "config.yaml").exists() and proc.poll() is None:
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(first, last))
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                found = checkpoint.candidates(out / "checkpoints")
+                if not (found and int(found[0].name[5:]) == STEPS):
+                    break
+                notes.append(f"kill {i}: attempt {attempt + 1} came after the run had finished; drawn again")
+            newest = int(found[0].name[5:]) if found else 0
+            how = f"external, after checkpoint {newest}" if found else "external, before the first checkpoint"
         else:  # inside the checkpoint writer, at a random write and phase
             target, phase = rng.randint(1, STEPS // 3 - 1), rng.choice(PHASES)
             how = f"write {target} {phase}"
