@@ -98,6 +98,9 @@ def _idx_dataset(name: str, subdir: str, arg: str, cfg: DataConfig, class_names:
         x, y = read_idx(paths[0]), read_idx(paths[1])
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise DataError(f"{paths[0]} and {paths[1]} do not hold matching images and labels")
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(class_names)):
+            raise DataError(f"{paths[1]} holds labels outside 0..{len(class_names) - 1} "
+                            f"({int(y.min())}..{int(y.max())})")
         images.append(x)
         labels.append(y)
     return _tensor_set(name, np.concatenate(images), np.concatenate(labels), cfg, class_names)
