@@ -8,6 +8,17 @@ from PIL import Image
 
 import gankit.models  # noqa: F401  (registers the systems)
 
+try:  # property tests: the same examples on every run (a stable CI); GANKIT_FUZZ=explore draws new ones
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, database=None)
+    settings.register_profile("explore", derandomize=False)
+    settings.load_profile("explore" if os.environ.get("GANKIT_FUZZ") == "explore" else "ci")
+except ImportError:  # pragma: no cover  (hypothesis is a test dependency; its tests then fail to import)
+    pass
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

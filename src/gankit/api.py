@@ -65,7 +65,15 @@ def pick_device(name: str) -> torch.device:
 
 
 def build_model(cfg: RunConfig, info: DataInfo, device: torch.device) -> GANModel:
-    model = MODELS.get(cfg.model.name)(cfg.model, info, init_seed=mix(cfg.train.seed, 0))
+    try:
+        model = MODELS.get(cfg.model.name)(cfg.model, info, init_seed=mix(cfg.train.seed, 0))
+    except (RuntimeError, MemoryError) as e:  # e.g. model.base_channels=9554: tens of gigabytes of weights
+        if isinstance(e, MemoryError) or "allocate" in str(e):
+            need = re.search(r"allocate (\d+) bytes", str(e))
+            size = f" ({int(need.group(1)) / 2**30:.1f} GiB for one tensor)" if need else ""
+            raise ConfigError(f"{cfg.model.name} as configured does not fit in memory{size}; use smaller "
+                              "model.base_channels / widths / z_dim") from None
+        raise
     model.noise.manual_seed(mix(cfg.train.seed, 5))
     return model.to_device(device)
 

@@ -7,7 +7,14 @@ from collections.abc import Iterable
 
 
 class GankitError(Exception):
-    """A problem with the user's input (names, values, files), not a bug in gankit."""
+    """A problem with the user's input (names, values, files), not a bug in gankit.
+
+    Its text is always one line: control characters from user input (a newline in a --set value or a file
+    name) are shown escaped, so they cannot break the one-line error or forge extra lines in a terminal."""
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ConfigError(GankitError):
