@@ -129,17 +129,19 @@ class GANModel(nn.Module):
         return self
 
     def randn(self, n: int, *shape: int) -> torch.Tensor:
-        """n rows of training noise N(0, I). Under several processes every one draws the global batch's noise
-        from the same generator and keeps its own rows, so N processes see exactly what one process would."""
-        d = self.dist
-        z = torch.randn(n * d.world, *shape, generator=self.noise, device=self.noise.device)
-        return z[d.rank * n:(d.rank + 1) * n] if d.active else z
+        """n rows of training noise N(0, I)."""
+        return self._noise_rows(torch.randn, n, shape)
 
     def rand(self, n: int, *shape: int) -> torch.Tensor:
-        """Like randn, uniform on [0, 1)."""
+        """n rows of training noise U[0, 1)."""
+        return self._noise_rows(torch.rand, n, shape)
+
+    def _noise_rows(self, draw: Callable[..., torch.Tensor], n: int, shape: tuple[int, ...]) -> torch.Tensor:
+        """Under several processes every one draws the global batch's noise from the same generator and keeps
+        its own rows, so N processes see exactly what one process would."""
         d = self.dist
-        u = torch.rand(n * d.world, *shape, generator=self.noise, device=self.noise.device)
-        return u[d.rank * n:(d.rank + 1) * n] if d.active else u
+        x = draw(n * d.world, *shape, generator=self.noise, device=self.noise.device)
+        return x[d.rank * n:(d.rank + 1) * n] if d.active else x
 
     def check(self, train: Any) -> None:
         """Reject train settings this model cannot use (called before a run folder is written)."""
@@ -168,10 +170,11 @@ class GANModel(nn.Module):
         step, for one named optimizer."""
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
-        params = [p for group in opt.param_groups for p in group["params"]]
-        self.precision.backward_step(name, opt, loss,
-                                     before_step=(lambda: self.dist.average_gradients(params)) if self.dist.active
-                                     else None)
+        average = None
+        if self.dist.active:
+            def average() -> None:
+                self.dist.average_gradients(p for group in opt.param_groups for p in group["params"])
+        self.precision.backward_step(name, opt, loss, before_step=average)
 
     def input_gradient(self, outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """d(sum outputs)/d(inputs), differentiable (create_graph), safe in fp16: for gradient penalties."""

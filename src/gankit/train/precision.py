@@ -9,7 +9,7 @@ and needs no scaler.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -52,24 +52,20 @@ class Precision:
             yield
 
     def backward_step(self, name: str, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
-                      before_step: Any = None) -> None:
-        """backward (scaled in fp16), `before_step()` on the true gradients (e.g. averaging them across
-        processes), then the optimizer step (skipped by the scaler when a gradient overflowed)."""
+                      before_step: Callable[[], None] | None = None) -> None:
+        """backward (scaled in fp16), `before_step()` on the gradients (averaging them across processes: still
+        scaled then, by the same scale on every rank, since every rank's scaler sees the same averaged
+        gradients), then the optimizer step (which the scaler skips when a gradient overflowed)."""
         scaler = self.scaler(name)
         with self.full_precision():
-            if scaler is None:
-                loss.backward()
-                if before_step is not None:
-                    before_step()
-                optimizer.step()
-                return
-            scaler.scale(loss).backward()
-            # Gradients are combined across processes while still scaled, with the same scale on every rank
-            # (scales evolve identically because they see the same averaged gradients), then unscaled by step.
+            (scaler.scale(loss) if scaler is not None else loss).backward()
             if before_step is not None:
                 before_step()
-            scaler.step(optimizer)
-            scaler.update()
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)
+                scaler.update()
 
     def input_gradient(self, outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """d(outputs.sum())/d(inputs) with create_graph=True, for penalties on D's input gradient (WGAN-GP).

@@ -210,8 +210,9 @@ class Trainer:
                 keys, sums = list(stats), torch.zeros_like(values)
             sums += values
             count += 1
-            self._check_finite(keys, values)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+            log_step = self.step % cfg.log_every == 0 or self.step == cfg.steps
+            self._check_finite(keys, values, log_step)
+            if log_step:
                 now = time.perf_counter()
                 logged = dict(zip(keys, self.dist.average_(sums / count).tolist()))
                 imgs = (self.stream.drawn - drawn_log) * cfg.batch_size
@@ -230,30 +231,24 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------ divergence
 
-    def _check_finite(self, keys: list[str], values: torch.Tensor) -> None:
+    def _check_finite(self, keys: list[str], values: torch.Tensor, log_step: bool) -> None:
         """Raise Diverged at the step a loss becomes NaN/Inf. On a CPU the check is free, so it runs every
-        step; on an accelerator it would cost a host sync per step, so it runs at the steps where something is
-        written or logged (a NaN loss at step k makes the weights NaN, and they stay so: it is still caught
-        before any sample, stat or checkpoint is written, and the run rolls back past it anyway)."""
-        cfg = self.cfg.train
-        if self.device.type != "cpu" or self.dist.active:
-            writes = (self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0
-                      or self.step % cfg.sample_every == 0 or self.step == cfg.steps
-                      or (cfg.eval_every and self.step % cfg.eval_every == 0))
-            if not writes:
-                return
-            params = torch.stack([p.detach().float().abs().max() for p in self.model.parameters()])
-            bad = not bool(torch.isfinite(values).all() & torch.isfinite(params).all())
-            bad = self.dist.any(bad, self.device)
-        else:
+        step; on an accelerator (or across processes) it would cost a sync per step, so it runs at the logging
+        steps, together with the weights. Weights are also checked before every checkpoint (_check_weights),
+        so a NaN never reaches a checkpoint either way."""
+        if self.device.type == "cpu" and not self.dist.active:
             bad = not bool(torch.isfinite(values).all())
+        elif log_step:
+            bad = self.dist.any(not bool(torch.isfinite(values).all() & self._weights_finite()), self.device)
+        else:
+            return
         if bad:
             what = [k for k, v in zip(keys, values.tolist()) if not math.isfinite(v)] or ["a weight"]
             raise Diverged(self.step, ", ".join(what))
 
     def _roll_back(self, d: Diverged) -> None:
         cfg = self.cfg.train
-        where = f"{', '.join(d.what.split(', '))} became NaN/Inf at step {d.step}"
+        where = f"{d.what} became NaN/Inf at step {d.step}"
         if cfg.divergence == "stop":
             raise TrainingError(f"training diverged: {where} (train.divergence=stop){self._resume_hint()}")
         if self.rollbacks >= cfg.max_rollbacks:
@@ -272,10 +267,13 @@ class Trainer:
         for hook in self.hooks:
             hook.rewind(self)
 
+    def _weights_finite(self) -> torch.Tensor:
+        """One device bool: every floating tensor of the model (weights and batch-norm statistics) is finite."""
+        return torch.stack([torch.isfinite(t).all() for t in self.model.state_dict().values()
+                            if t.is_floating_point()]).all()
+
     def _check_weights(self) -> None:
-        finite = torch.stack([torch.isfinite(t).all() for t in self.model.state_dict().values()
-                              if t.is_floating_point()]).all()
-        if self.dist.any(not bool(finite), self.device):
+        if self.dist.any(not bool(self._weights_finite()), self.device):
             raise Diverged(self.step, "a weight")
 
     def _resume_hint(self) -> str:
