@@ -103,8 +103,10 @@ def check_runnable(cfg: RunConfig, model: GANModel, dist: Dist = distributed.SIN
     """Settings that are each valid but cannot train together: fail before anything is written."""
     model.check(cfg.train)
     local_batch = cfg.train.batch_size // dist.world
-    if local_batch < 2 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-        raise ConfigError(f"{cfg.model.name} uses batch norm, which needs at least 2 samples per batch"
+    # Batch norm over vectors (MLPs) has one value per feature and sample; image batch norm also pools over
+    # pixels, so pix2pix's batch 1 works (its 1x1 bottleneck is unnormalised for that reason).
+    if local_batch < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()):
+        raise ConfigError(f"{cfg.model.name} uses batch norm on vectors, which needs at least 2 samples per batch"
                           f"{' and process' if dist.active else ''}; got {local_batch} (train.batch_size)")
 
 

@@ -25,6 +25,10 @@ EXAMPLES = {
     "sample": """examples:
   gankit sample runs/001-dcgan-digits --out samples.png
   gankit sample models/digits --n 16 --seed 3 --out x.npy --format npy""",
+    "translate": """examples:
+  gankit translate runs/004-pix2pix-paired photos/*.jpg --out translated/
+  gankit translate models/horse2zebra ~/horses --out zebras --grid zebras.png
+  gankit translate models/horse2zebra ~/zebras --out horses --direction BtoA    # CycleGAN: either way""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
     "evaluate": """examples:
@@ -58,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
                        formatter_class=fmt)
     t.add_argument("model", help="model name (see 'gankit list')")
     t.add_argument("--data", metavar="SPEC", help="digits (default) | mnist[:DIR] | fashion-mnist[:DIR] | "
-                                                  "folder:DIR")
+                                                  "folder:DIR | paired:DIR | unpaired:DIR | ... (gankit list)")
     t.add_argument("--config", metavar="FILE.yaml", help="a config file (see 'gankit config show MODEL')")
     t.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                    help="override one config value, e.g. model.z_dim=64 (repeatable)")
@@ -87,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, metavar="FILE", help="FILE.png (a grid) or FILE.npy")
     s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    tr = sub.add_parser("translate", help="translate images with a pix2pix or CycleGAN model",
+                        epilog=EXAMPLES["translate"], formatter_class=fmt)
+    tr.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    tr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    tr.add_argument("--out", required=True, metavar="DIR", help="output folder (file names are kept)")
+    tr.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="CycleGAN: which generator")
+    tr.add_argument("--grid", metavar="FILE.png", help="also write inputs and outputs side by side")
+    tr.add_argument("--batch-size", type=int, default=8, metavar="N", help="images per forward (default 8)")
+    tr.add_argument("--seed", type=int, default=0, help="dropout noise (pix2pix's test mode)")
+    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
@@ -166,6 +182,22 @@ def _sample(a) -> int:
     return 0
 
 
+def _translate(a) -> int:
+    from .api import load
+    from .errors import GankitError
+    from .translate import translate_files
+
+    if a.batch_size < 1:
+        raise GankitError("--batch-size must be at least 1")
+    model = load(a.model_dir, device=a.device)
+    if not model.translation:
+        raise GankitError(f"{model.cfg.name} does not translate images; use 'gankit sample'")
+    written = translate_files(model, a.inputs, a.out, a.direction, a.grid, a.batch_size, a.seed,
+                              progress=not a.quiet)
+    print(f"{len(written)} images written to {a.out}" + (f"; grid: {a.grid}" if a.grid else ""))
+    return 0
+
+
 def _export(a) -> int:
     from .api import export
 
@@ -207,8 +239,8 @@ def _config(a) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "export": _export, "evaluate": _evaluate,
-            "list": _list, "config": _config}
+COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "export": _export,
+            "evaluate": _evaluate, "list": _list, "config": _config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

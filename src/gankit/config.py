@@ -153,19 +153,25 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    spec: str = "digits"  # digits | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR
+    spec: str = "digits"  # digits | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR | paired:DIR | unpaired:DIR | ...
     img_size: int | None = None  # None: the dataset's default (32 for the built-in sets, 64 for folders)
     channels: int | None = None  # 1 (grayscale) or 3 (RGB); None: the dataset's own
     fit: Literal["resize", "pad"] = "resize"  # fixed-size sets: resize to img_size, or zero-pad (28 -> 32)
-    load_size: int | None = None  # folders: shorter side resized to this before cropping (None: img_size)
-    crop: Literal["center", "random"] = "center"
-    flip: bool = False  # random horizontal flips (never for digits: a mirrored 3 is not a digit)
+    load_size: int | None = None  # folders: images resized to this (see `resize`) before cropping img_size
+    resize: Literal["shorter", "width", "square"] = "shorter"  # shorter side, or width, to load_size keeping the
+    # aspect ratio; or squash to load_size x load_size (the pix2pix code's resize_and_crop)
+    crop: Literal["center", "random"] | None = None  # None: the dataset's default (random for translation data)
+    flip: bool | None = None  # random horizontal flips; None: the dataset's default (never for digits: a
+    # mirrored 3 is not a digit; on for the translation folders, as in the pix2pix/CycleGAN papers)
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # translation data: which domain is the input
+    in_channels: int | None = None  # translation data: channels of the input domain (None: from its files)
     split: Literal["train", "test", "all"] = "train"
     workers: int = 0  # DataLoader worker processes for folders (0: decode in the training process)
 
     def __post_init__(self) -> None:
         _fail_if(self.img_size is not None and self.img_size < 4, "'data.img_size' must be at least 4")
         _fail_if(self.channels not in (None, 1, 3), "'data.channels' must be 1 or 3")
+        _fail_if(self.in_channels not in (None, 1, 3), "'data.in_channels' must be 1 or 3")
         _fail_if(self.load_size is not None and self.load_size < 1, "'data.load_size' must be positive")
         _fail_if(self.workers < 0, "'data.workers' must be 0 or more")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config import DataConfig
 from ..registry import DATASETS
-from . import builtin, folder, mixtures  # noqa: F401  (registers the datasets)
+from . import builtin, demos, folder, mixtures, pairs  # noqa: F401  (registers the datasets)
 from .folder import ImageFolder
 from .stream import BatchStream
 from .tensors import TensorImages

@@ -33,7 +33,7 @@ def _tensor_set(name: str, images: np.ndarray, labels: np.ndarray | None, cfg: D
         img_size=cfg.img_size or default_size,
         channels=cfg.channels or images.shape[1],
         fit=cfg.fit,
-        flip=cfg.flip,
+        flip=bool(cfg.flip),
         class_names=class_names,
     )
 

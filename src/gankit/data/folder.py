@@ -53,6 +53,27 @@ def _why_unreadable(path: Path) -> str | None:
     return None
 
 
+def scan_images(files: list[Path], where: str) -> tuple[list[bool], dict[str, str]]:
+    """Decode every file once (in threads): which are readable images, and why the others are not. Skipped
+    files are reported in one line on stderr; none readable is a DataError."""
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+        reasons = list(pool.map(_why_unreadable, files))
+    skipped = {str(f): why for f, why in zip(files, reasons) if why is not None}
+    if skipped:
+        counts = Counter(skipped.values())
+        detail = ", ".join(f"{n} {why}" for why, n in counts.most_common())
+        print(f"gankit: {where}: skipped {len(skipped)} of {len(files)} files ({detail})", file=sys.stderr)
+    if len(skipped) == len(files):
+        raise DataError(f"{where}: none of its {len(files)} files is a readable image")
+    return [why is None for why in reasons], skipped
+
+
+def visible_files(folder: Path) -> list[Path]:
+    """A folder's files (and dangling symlinks, reported later as skipped), hidden ones left out, sorted."""
+    return sorted(f for f in folder.iterdir() if not f.name.startswith(".")
+                  and (f.is_file() or (f.is_symlink() and not f.exists())))
+
+
 def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     """(path, label) pairs and the class names ([] for a flat folder). Hidden files are ignored."""
     def visible(p: Path) -> bool:
@@ -71,7 +92,7 @@ def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
             files += [(f, label) for f in sorted(d.rglob("*"))
                       if candidate(f) and not any(part.startswith(".") for part in f.relative_to(d).parts)]
         return files, [d.name for d in class_dirs]
-    return [(f, -1) for f in sorted(root.iterdir()) if candidate(f) and visible(f)], []
+    return [(f, -1) for f in visible_files(root)], []
 
 
 class ImageFolder(torch.utils.data.Dataset):
@@ -85,17 +106,8 @@ class ImageFolder(torch.utils.data.Dataset):
         files, classes = _list_files(self.root)
         if not files:
             raise DataError(f"folder:{root} holds no files (expected images, or one sub-folder per class)")
-        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-            reasons = list(pool.map(_why_unreadable, (f for f, _ in files)))
-        self.files = [(str(f), label) for (f, label), why in zip(files, reasons) if why is None]
-        self.skipped = {str(f): why for (f, _), why in zip(files, reasons) if why is not None}
-        if self.skipped:
-            counts = Counter(self.skipped.values())
-            detail = ", ".join(f"{n} {why}" for why, n in counts.most_common())
-            print(f"gankit: folder:{root}: skipped {len(self.skipped)} of {len(files)} files ({detail})",
-                  file=sys.stderr)
-        if not self.files:
-            raise DataError(f"folder:{root}: none of its {len(files)} files is a readable image")
+        good, self.skipped = scan_images([f for f, _ in files], f"folder:{root}")
+        self.files = [(str(f), label) for (f, label), ok in zip(files, good) if ok]
         self.cfg = cfg
         self.img_size = cfg.img_size or 64
         self.load_size = max(cfg.load_size or self.img_size, self.img_size)
@@ -122,7 +134,7 @@ class ImageFolder(torch.utils.data.Dataset):
             img = to_mode(img, self.info.img_channels)
         img = resize_shorter(img, self.load_size)
         img = img.crop(crop_box(*img.size, self.img_size, self.cfg.crop == "random", generator))
-        if self.cfg.flip and torch.rand(1, generator=generator).item() < 0.5:
+        if bool(self.cfg.flip) and torch.rand(1, generator=generator).item() < 0.5:
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
         return pil_to_tensor(img)
 

@@ -14,6 +14,7 @@ import torch
 from ..models.base import Batch
 from .folder import ImageFolder
 from .mixtures import Mixture
+from .pairs import PairedFolder, UnpairedFolder
 from .tensors import TensorImages
 from .transforms import uint8_to_unit
 
@@ -73,8 +74,14 @@ class _Batches(torch.utils.data.Sampler):
             k += 1
 
 
-def _collate(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+def _collate(items: list[tuple[torch.Tensor | dict[str, torch.Tensor], int]]
+             ) -> tuple[torch.Tensor | dict[str, torch.Tensor], torch.Tensor]:
+    """Images (or dicts of images, for translation data) stacked, and the labels."""
+    first = items[0][0]
+    labels = torch.tensor([y for _, y in items])
+    if isinstance(first, dict):
+        return {key: torch.stack([x[key] for x, _ in items]) for key in first}, labels
+    return torch.stack([x for x, _ in items]), labels
 
 
 class BatchStream:
@@ -85,7 +92,8 @@ class BatchStream:
     there, no DataLoader round trip; folders go through DataLoader workers with pinned memory on CUDA.
     """
 
-    def __init__(self, dataset: TensorImages | ImageFolder | Mixture, batch_size: int, seed: int, device: torch.device,
+    def __init__(self, dataset: TensorImages | ImageFolder | Mixture | PairedFolder | UnpairedFolder, batch_size: int,
+                 seed: int, device: torch.device,
                  drawn: int = 0, workers: int = 0, rank: int = 0, world: int = 1, channels_last: bool = False):
         self.dataset, self.device, self.seed = dataset, device, seed
         self.order = Order(len(dataset), batch_size, seed)
@@ -100,9 +108,10 @@ class BatchStream:
             dataset.to(device)
 
     def _finish(self, batch: Batch) -> Batch:
-        x = batch["x"]
-        if x.dim() == 4 and self.memory_format is torch.channels_last:
-            batch["x"] = x.contiguous(memory_format=torch.channels_last)
+        if self.memory_format is torch.channels_last:
+            for key, x in batch.items():
+                if x.dim() == 4:
+                    batch[key] = x.contiguous(memory_format=torch.channels_last)
         return batch
 
     def _start_loader(self) -> None:
@@ -130,6 +139,9 @@ class BatchStream:
             self._start_loader()
         self.drawn += 1
         images, labels = next(self._loader_iter)
+        if isinstance(images, dict):  # translation data: {"A": ..., "B": ...}
+            return self._finish({key: uint8_to_unit(v.to(self.device, non_blocking=True))
+                                 for key, v in images.items()})
         batch = {"x": uint8_to_unit(images.to(self.device, non_blocking=True))}
         if self.dataset.info.num_classes:
             batch["label"] = labels.to(self.device, non_blocking=True)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..errors import GankitError
 from ..train.distributed import SINGLE
 from ..train.precision import Precision
 
@@ -34,6 +35,10 @@ class DataInfo:
     num_classes: int = 0
     class_names: list[str] = dataclasses.field(default_factory=list)
     dim: int = 0  # vector data (e.g. 2-D mixtures): the dimension; 0 for images
+    # Translation data (batches hold "A" and "B"): "paired" or "unpaired", and the input domain's channels
+    # (img_channels is then the output domain's). Empty / 0 for everything else.
+    kind: str = ""
+    in_channels: int = 0
 
     @property
     def is_image(self) -> bool:
@@ -80,6 +85,9 @@ class GANModel(nn.Module):
     # The network an EMA copy tracks and sampling uses; a model without a generator sets None.
     ema_target: ClassVar[str | None] = "G"
     conditional: ClassVar[bool] = False  # True: generate()/sample() take label=
+    # True: an image-to-image model (batches hold "A" and "B"); it defines translator() instead of generate(),
+    # and its sample_grid() gets a fixed batch of training images.
+    translation: ClassVar[bool] = False
     # Networks torch.compile must leave alone, with the reason shown to the user (see train/performance.py).
     no_compile: ClassVar[dict[str, str]] = {}
 
@@ -113,6 +121,30 @@ class GANModel(nn.Module):
         model whose G takes z ~ N(0, I) of size cfg.z_dim; conditional models override it."""
         z = torch.randn(n, self.cfg.z_dim, generator=generator or self.noise, device=self.device)
         return (G or self.G)(z)
+
+    def translator(self, direction: str = "AtoB") -> tuple[nn.Module, int]:
+        """Translation models: the network mapping one domain to the other, and the multiple that image sizes
+        must be padded to for it."""
+        raise GankitError(f"{self.cfg.name} does not translate images")
+
+    def inference_mode(self) -> str:
+        """How translate() runs the network: 'eval' (eval mode) or 'paper' (pix2pix: dropout on, per-image
+        normalisation statistics)."""
+        return "eval"
+
+    def extra_state(self) -> dict[str, Any]:
+        """Training state beyond parameters, buffers and optimizers (e.g. CycleGAN's image pools): saved in every
+        checkpoint and restored on resume, so resumed runs stay exact."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what extra_state() returned."""
+
+    def translate(self, images: torch.Tensor, direction: str = "AtoB", seed: int = 0) -> torch.Tensor:
+        """Images as floats in [0, 1], (N, C, H, W) of any size -> their translations, same size, in [0, 1]."""
+        from ..translate import translate_tensor
+
+        return translate_tensor(self, images, direction, seed)
 
     # ------------------------------------------------------------------------------------ shared helpers
 
@@ -191,6 +223,9 @@ class GANModel(nn.Module):
     def sample(self, n: int = 64, seed: int | None = None, **kwargs: Any) -> torch.Tensor:
         """n images as floats in [0, 1], shape (n, C, H, W) (vector data: (n, D), unscaled). `seed` makes the
         draw reproducible and leaves the training noise untouched. Conditional models take `label=`."""
+        if self.translation:
+            raise GankitError(f"{self.cfg.name} translates images rather than drawing them from noise: use "
+                              "'gankit translate' (or model.translate(images))")
         with inference(getattr(self, self.ema_target)):
             return self.for_display(self.generate(n, generator=self.seeded(seed), **kwargs))
 

@@ -53,3 +53,157 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+NORMS = ("batch", "instance")
+
+
+def norm2d(kind: str, channels: int) -> nn.Module:
+    """The 2-d normalisation layer named `kind`: "batch" or "instance" (no affine, no running statistics)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        # As in the CycleGAN/pix2pix code: per-image statistics both in training and at test time, no scale/shift.
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    raise ValueError(f"norm must be one of {', '.join(NORMS)}; got {kind!r}")
+
+
+def _check_size(x: torch.Tensor, multiple: int, who: str, minimum: int = 1) -> None:
+    height, width = x.shape[-2:]
+    if height % multiple or width % multiple or height < minimum or width < minimum:
+        at_least = f" and at least {minimum}" if minimum > multiple else ""
+        raise ValueError(f"{who} needs a height and width that are multiples of {multiple}{at_least}; "
+                         f"got {height}x{width} (resize or crop the images)")
+
+
+class UNetGenerator(nn.Module):
+    """The pix2pix encoder-decoder with skip connections (Isola et al. 2017, appendix 6.1.1).
+
+    Encoder: `depth` 4x4 stride-2 convs, C64-C128-C256-C512-C512-... (widths double up to 8 * base_channels),
+    each but the first followed by the norm, and LeakyReLU(0.2) between them. Decoder: the mirror image, with
+    ReLU then a 4x4 stride-2 transposed conv then the norm; decoder layer k (counted from the bottleneck) sees
+    its predecessor's output concatenated with the matching encoder output, so fine detail can bypass the
+    bottleneck. Dropout follows the first three decoder layers (the paper's CD512-CD1024-CD1024); the last layer
+    maps to `out_channels` with tanh. depth=8 is the paper's U-Net-256 (a 256x256 image reaches 1x1).
+
+    The paper keeps dropout on at test time as its noise source; this module follows the usual train/eval
+    switch, so a caller that wants that behaviour keeps the Dropout modules in training mode.
+    Input height and width must be multiples of `self.multiple` (2**depth).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, depth: int = 8, base_channels: int = 64,
+                 norm: str = "batch", dropout: float = 0.5):
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"the U-Net generator needs depth >= 1, got {depth}")
+        norm2d(norm, 1)  # fail on an unknown norm before building anything
+        self.depth = depth
+        self.multiple = 2**depth
+        # A conv followed by batch norm loses its bias (the norm's shift replaces it); instance norm without
+        # affine has no shift, so there the conv keeps its own.
+        bias = norm != "batch"
+
+        def width(i: int) -> int:
+            return base_channels * min(2**i, 8)
+
+        encoder: list[nn.Module] = []
+        for i in range(depth):
+            layers: list[nn.Module] = []
+            if i > 0:
+                # Not in place: this layer's input is also kept as a skip connection.
+                layers.append(nn.LeakyReLU(0.2))
+            innermost = i == depth - 1
+            # No norm on the first layer (the paper's C64) nor on the bottleneck: with batch 1 its map is 1x1,
+            # where batch or instance norm would zero it (the authors removed it for that reason).
+            normed = i > 0 and not innermost
+            layers.append(nn.Conv2d(in_channels if i == 0 else width(i - 1), width(i), 4, 2, 1,
+                                    bias=bias or not normed))
+            if normed:
+                layers.append(norm2d(norm, width(i)))
+            encoder.append(nn.Sequential(*layers))
+        self.encoder = nn.ModuleList(encoder)
+
+        n_dropout = min(3, depth - 1) if dropout > 0 else 0
+        decoder: list[nn.Module] = []
+        for k in range(depth):
+            level = depth - 1 - k  # the encoder layer this decoder layer mirrors
+            c_in = width(level) if k == 0 else 2 * width(level)  # all but the first also take a skip
+            # In place is safe: the input is the bottleneck output or a fresh concatenation, used nowhere else.
+            layers = [nn.ReLU(inplace=True)]
+            if level == 0:
+                layers += [nn.ConvTranspose2d(c_in, out_channels, 4, 2, 1), nn.Tanh()]
+            else:
+                layers += [nn.ConvTranspose2d(c_in, width(level - 1), 4, 2, 1, bias=bias),
+                           norm2d(norm, width(level - 1))]
+                if k < n_dropout:
+                    layers.append(nn.Dropout(dropout))
+            decoder.append(nn.Sequential(*layers))
+        self.decoder = nn.ModuleList(decoder)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_size(x, self.multiple, f"the U-Net generator with depth {self.depth}")
+        skips: list[torch.Tensor] = []
+        h = x
+        for layer in self.encoder:
+            h = layer(h)
+            skips.append(h)
+        h = self.decoder[0](skips.pop())
+        for layer in self.decoder[1:]:
+            h = layer(torch.cat([h, skips.pop()], dim=1))
+        return h
+
+
+class ResnetBlock(nn.Module):
+    """CycleGAN's R-block: x + (reflect-pad, 3x3 conv, norm, ReLU, [dropout], reflect-pad, 3x3 conv, norm)(x).
+
+    Both convs keep the width; reflection padding instead of zeros avoids artefacts at the image border.
+    """
+
+    def __init__(self, channels: int, norm: str = "instance", dropout: float = 0.0):
+        super().__init__()
+        bias = norm != "batch"
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
+                                   norm2d(norm, channels), nn.ReLU(inplace=True)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), norm2d(norm, channels)]
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """The CycleGAN generator (Zhu et al. 2017, appendix 7.2, after Johnson et al. 2016).
+
+    c7s1-64, d128, d256, `n_blocks` x R256, u128, u64, c7s1-`out_channels`: a reflection-padded 7x7 conv, two
+    3x3 stride-2 convs, residual blocks at 1/4 resolution, two 3x3 stride-2 transposed convs back up, and a
+    reflection-padded 7x7 conv with tanh. Every conv but the last is followed by the norm and ReLU. The paper
+    uses 6 blocks for 128x128 images and 9 for 256x256 and larger. Input height and width must be multiples of
+    `self.multiple` (4) and at least 8 (reflection padding needs a map wider than its pad).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, n_blocks: int = 9, base_channels: int = 64,
+                 norm: str = "instance", dropout: float = 0.0):
+        super().__init__()
+        if n_blocks < 0:
+            raise ValueError(f"the ResNet generator needs n_blocks >= 0, got {n_blocks}")
+        norm2d(norm, 1)  # fail on an unknown norm before building anything
+        self.multiple = 4
+        bias = norm != "batch"  # batch norm's shift makes a conv bias redundant; instance norm has none
+        b = base_channels
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, b, 7, bias=bias),
+                                   norm2d(norm, b), nn.ReLU(inplace=True)]
+        for c in (b, 2 * b):
+            layers += [nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias), norm2d(norm, 2 * c), nn.ReLU(inplace=True)]
+        layers += [ResnetBlock(4 * b, norm, dropout) for _ in range(n_blocks)]
+        for c in (4 * b, 2 * b):
+            # output_padding=1 makes each transposed conv exactly double the size (3x3, stride 2, pad 1).
+            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias),
+                       norm2d(norm, c // 2), nn.ReLU(inplace=True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(b, out_channels, 7), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_size(x, self.multiple, "the ResNet generator", minimum=8)
+        return self.net(x)

@@ -22,6 +22,7 @@ from .. import __version__
 from ..config import RunConfig, to_dict
 from ..data import BatchStream
 from ..data.stream import mix
+from ..data.transforms import uint8_to_unit
 from ..errors import CheckpointError, TrainingError
 from ..models.base import GANModel, inference
 from . import checkpoint
@@ -67,6 +68,7 @@ class Trainer:
         if t.compile:
             compile_networks(model, device)
         self.stream = self._stream(0)
+        self._display: dict[str, torch.Tensor] | None = None  # translation models' fixed grid inputs
         self._stop_signal: int | None = None
         self.rollbacks = 0  # divergence rollbacks so far, and the learning-rate scale they left
         self.lr_scale = 1.0
@@ -98,6 +100,7 @@ class Trainer:
             "ema": self.ema.state_dict() if self.ema else None,
             "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
             "grad_scalers": self.model.precision.state_dict(),
+            "extra": self.model.extra_state(),
             "rollbacks": self.rollbacks,
             "lr_scale": self.lr_scale,
             "rng": rng,
@@ -111,6 +114,7 @@ class Trainer:
             if self.ema:
                 self.ema.load_state_dict(state["ema"])
             self.model.precision.load_state_dict(state.get("grad_scalers") or {})
+            self.model.load_extra_state(state.get("extra") or {})
             rng = state["rng"]
             torch.set_rng_state(rng["torch"])
             self.model.noise.set_state(rng["noise"])
@@ -143,11 +147,26 @@ class Trainer:
 
     def fixed_samples(self, n: int, seed: int) -> tuple[torch.Tensor, int | None]:
         """Samples for display from the same noise every time (EMA weights when there are some), and the
-        grid's row length."""
-        G = self.ema.copy if self.ema else getattr(self.model, self.model.ema_target)
+        grid's row length. Translation models translate the same training images every time instead."""
+        model = self.model
+        if model.translation:
+            with inference(model):
+                images, nrow = model.sample_grid(n, None, None, batch=self.display_batch(n, seed))
+            return model.for_display(images), nrow
+        G = self.ema.copy if self.ema else getattr(model, model.ema_target)
         with inference(G):
-            images, nrow = self.model.sample_grid(n, self.model.seeded(seed), G)
-        return self.model.for_display(images), nrow
+            images, nrow = model.sample_grid(n, model.seeded(seed), G)
+        return model.for_display(images), nrow
+
+    def display_batch(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        """At most 8 training samples, the same ones every time, read without moving the training stream."""
+        if self._display is None:
+            count = min(8, n, len(self.dataset))
+            indices = torch.linspace(0, len(self.dataset) - 1, count).round().long().tolist()
+            items = [self.dataset[(i, mix(seed, i))][0] for i in indices]
+            self._display = {key: uint8_to_unit(torch.stack([item[key] for item in items]).to(self.device))
+                             for key in items[0]}
+        return self._display
 
     # --------------------------------------------------------------------------------------- loop
 

@@ -1,0 +1,56 @@
+"""The history of generated images that a discriminator is shown (Shrivastava et al. 2017; CycleGAN's 50).
+
+Showing D a mix of current and past fakes keeps it from forgetting what the generator did a while ago, which
+damps the oscillation of the two players. The pool's contents are part of a run's state: a checkpoint saves them
+(`state_dict`), so a resumed run sees exactly the images an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class ImagePool:
+    """Up to `capacity` past images. `query(images, u)` returns one image per input: while the pool fills, the
+    input itself (which is stored); once full, for each input with probability 1/2 a uniformly chosen stored
+    image (replaced by the input), otherwise the input. `u` holds two U[0, 1) numbers per image (the coin and
+    the slot), drawn by the caller from its seeded generator so that the pool never touches global randomness.
+    capacity 0 turns the pool off."""
+
+    def __init__(self, capacity: int = 50):
+        self.capacity = capacity
+        self.images: torch.Tensor | None = None  # (capacity, C, H, W), allocated on first use
+        self.count = 0
+
+    def query(self, images: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        if self.capacity == 0:
+            return images
+        images = images.detach()
+        if self.images is None:
+            self.images = images.new_zeros((self.capacity, *images.shape[1:]))
+        elif self.images.device != images.device:  # restored from a checkpoint, which loads on the CPU
+            self.images = self.images.to(images.device)
+        out = []
+        coins, slots = u[:, 0].tolist(), (u[:, 1] * self.capacity).long().clamp_(max=self.capacity - 1).tolist()
+        for image, coin, slot in zip(images, coins, slots):
+            if self.count < self.capacity:
+                self.images[self.count] = image
+                self.count += 1
+                out.append(image)
+            elif coin < 0.5:
+                out.append(self.images[slot].clone())
+                self.images[slot] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {} if self.images is None or self.count == 0 else {"images": self.images[:self.count].clone()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        stored = state.get("images")
+        self.images, self.count = None, 0
+        if stored is not None and len(stored):
+            self.images = stored.new_zeros((self.capacity, *stored.shape[1:]))
+            self.count = min(len(stored), self.capacity)
+            self.images[:self.count] = stored[:self.count]

@@ -1,0 +1,112 @@
+"""`gankit translate`: files, folders and globs in; same names, sizes and formats out; bad input is one line."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import gankit
+from gankit.cli import main
+from gankit.translate import pad_to_multiple
+
+SETTINGS = ["data.img_size=16", "data.load_size=16", "train.tensorboard=false", "train.sample_every=2",
+            "model.base_channels=4", "model.d_base_channels=4", "model.n_layers=2"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny grayscale -> colour pix2pix and a tiny RGB CycleGAN, 2 steps each."""
+    root = tmp_path_factory.mktemp("translate")
+    rng = np.random.default_rng(0)
+    for d in ("pairs/A", "pairs/B", "dom/trainA", "dom/trainB"):
+        (root / d).mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(root / "pairs/A" / f"{i}.png")
+        for d in ("pairs/B", "dom/trainA", "dom/trainB"):
+            Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(root / d / f"{i}.png")
+    p2p = gankit.train("pix2pix", f"paired:{root / 'pairs'}", overrides=SETTINGS, steps=2, out=root / "p2p",
+                       device="cpu", progress=False)
+    gankit.train("cyclegan", f"unpaired:{root / 'dom'}", overrides=[*SETTINGS, "model.n_blocks=1"], steps=2,
+                       out=root / "cyc", device="cpu", progress=False)
+    assert p2p.model.info.in_channels == 1 and p2p.model.info.img_channels == 3
+    return root
+
+
+def test_translate_keeps_names_sizes_formats_and_layout(models, tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (23, 37, 3), dtype=np.uint8)).save(src / "odd.png")  # 37 wide, 23 high
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(src / "sub" / "photo.jpg")
+    Image.fromarray(rng.integers(0, 256, (40, 8), dtype=np.uint8)).save(src / "sub" / "thin.bmp")
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    extra = tmp_path / "single.gif"
+    Image.fromarray(rng.integers(0, 256, (9, 9, 3), dtype=np.uint8)).save(extra)
+    out = tmp_path / "out"
+    assert main(["translate", str(models / "p2p"), str(src), str(extra), "--out", str(out), "--grid",
+                 str(tmp_path / "grid.png"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped 1 of 5 files" in captured.err and "4 images written" in captured.out
+    expected = {"odd.png": (37, 23), "sub/photo.jpg": (16, 16), "sub/thin.bmp": (8, 40), "single.png": (9, 9)}
+    for rel, size in expected.items():
+        with Image.open(out / rel) as img:
+            assert img.size == size and img.mode == "RGB", rel  # the model's output: colour
+    assert (tmp_path / "grid.png").is_file()
+
+
+def test_translate_output_matches_the_python_api(models, tmp_path):
+    rng = np.random.default_rng(2)
+    arr = rng.integers(0, 256, (20, 12, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(tmp_path / "x.png")
+    assert main(["translate", str(models / "cyc"), str(tmp_path / "x.png"), "--out", str(tmp_path / "o"),
+                 "--direction", "BtoA", "--quiet"]) == 0
+    model = gankit.load(models / "cyc")
+    x = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255
+    want = (model.translate(x, "BtoA")[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    got = np.asarray(Image.open(tmp_path / "o" / "x.png"))
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    other = np.asarray(Image.open(tmp_path / "o" / "x.png"))
+    assert main(["translate", str(models / "cyc"), str(tmp_path / "x.png"), "--out", str(tmp_path / "o2"),
+                 "--quiet"]) == 0
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "o2" / "x.png")), other)  # AtoB is G_AB
+
+
+def test_globs_are_expanded(models, tmp_path):
+    for name in ("a.png", "b.png", "c.txt"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name, format="PNG")
+    assert main(["translate", str(models / "p2p"), str(tmp_path / "*.png"), "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "b.png"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["{p2p}", "{missing}", "--out", "{out}"], "no such file or folder"),
+    (["{p2p}", "{img}", "--out", "{out}", "--direction", "BtoA"], "pix2pix translates one way"),
+    (["{p2p}", "{dir}", "--out", "{dir}"], "is also an input folder"),
+    (["{p2p}", "{img}", "{img2}", "--out", "{out}"], "would both be written"),
+    (["{p2p}", "{img}", "--out", "{out}", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["{dcgan}", "{img}", "--out", "{out}"], "does not translate images"),
+])
+def test_bad_translate_input_is_one_line_and_exit_2(models, tmp_path, capsys, args, fragment):
+    (tmp_path / "d" / "deeper").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "d" / "x.png")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "d" / "deeper" / "x.png")
+    if "{dcgan}" in args:
+        gankit.train("dcgan", "digits", overrides=["data.img_size=16", "model.base_channels=4", "model.z_dim=4",
+                                                   "train.tensorboard=false"], steps=1, out=tmp_path / "dc",
+                     device="cpu", progress=False)
+    names = {"p2p": models / "p2p", "missing": tmp_path / "nope.png", "out": tmp_path / "o", "img": tmp_path / "d" /
+             "x.png", "img2": tmp_path / "d" / "deeper" / "x.png", "dir": tmp_path / "d", "dcgan": tmp_path / "dc"}
+    argv = ["translate", *(a.format(**names) for a in args), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_padding_reflects_where_it_can_and_crops_back():
+    x = torch.arange(2 * 5 * 3, dtype=torch.float32).view(1, 2, 5, 3)
+    p = pad_to_multiple(x, 4)
+    assert p.shape == (1, 2, 8, 4) and torch.equal(p[..., :5, :3], x)
+    assert torch.equal(p[..., 5, :3], x[..., 3, :])  # reflection: row 5 mirrors row 3
+    tiny = pad_to_multiple(torch.ones(1, 1, 2, 2), 256)  # reflection impossible: edge repeated
+    assert tiny.shape == (1, 1, 256, 256) and torch.equal(tiny, torch.ones_like(tiny))
