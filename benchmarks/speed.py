@@ -37,7 +37,12 @@ SYSTEMS = {
     "wgan-64": ("wgan", "digits", ["data.img_size=64", "data.channels=3"]),
     "wgan-gp-64": ("wgan-gp", "digits", ["data.img_size=64", "data.channels=3"]),
     "gan-2d (MLP)": ("gan", "ring8", []),
+    # The translation papers' setting: 256x256, batch 1 (run with --batch 1). pix2pix on edge maps -> photos cut
+    # from scikit-learn's photos; CycleGAN on those two photos as two one-image domains (timing only).
+    "pix2pix-256": ("pix2pix", "edges", ["data.img_size=256"]),
+    "cyclegan-256": ("cyclegan", "photos-unpaired", ["data.img_size=256", "data.load_size=286"]),
 }
+DEFAULT_SYSTEMS = [name for name in SYSTEMS if not name.endswith("-256")]
 MODES = {
     "fp32": [],
     "fp32 channels-last": ["train.channels_last=true"],
@@ -48,6 +53,23 @@ MODES = {
 }
 QUIET = ["train.deterministic=false", "train.tensorboard=false", "train.log_every=1000000",
          "train.sample_every=1000000", "train.checkpoint_every=1000000"]
+
+
+def _data(spec: str) -> str:
+    """The data spec to train on; 'photos-unpaired' is written on first use: trainA/ and trainB/ holding one of
+    scikit-learn's two sample photos each."""
+    if spec != "photos-unpaired":
+        return spec
+    import tempfile
+
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    root = Path(tempfile.gettempdir()) / "gankit-speed-photos"
+    for domain, photo in zip("AB", load_sample_images().images):
+        (root / f"train{domain}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(photo).save(root / f"train{domain}" / "photo.png")
+    return f"unpaired:{root}"
 
 
 def _sync(device) -> None:
@@ -73,6 +95,7 @@ def child_gankit(job: dict) -> dict:
     from gankit.train.hooks import Hook
 
     model, data, overrides = SYSTEMS[job["system"]]
+    data = _data(data)
     marks = {}
 
     class Timer(Hook):  # marks the end of the warm-up step and of the last step (before any final grid/save)
@@ -119,6 +142,7 @@ def child_flops(job: dict) -> dict:
     from gankit.train.trainer import Trainer
 
     model, data, overrides = SYSTEMS[job["system"]]
+    data = _data(data)
     cfg = resolve_config({"model": {"name": model}},
                          [f"data.spec={data}", *overrides, *QUIET, f"train.batch_size={job['batch']}",
                           f"train.device={job['device']}"])
@@ -220,6 +244,7 @@ def child_ddp(job: dict) -> dict:
     """The same training under `torchrun --nproc_per_node=N` (gloo on CPU, NCCL on GPUs), timed from the
     stats rows rank 0 writes (wall-clock time at each step)."""
     model, data, overrides = SYSTEMS[job["system"]]
+    data = _data(data)
     n = job["nproc"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
@@ -275,7 +300,7 @@ def _line(system: str, mode: str, batch: int, r: dict, extra: str = "") -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    p.add_argument("--systems", nargs="+", default=DEFAULT_SYSTEMS, choices=list(SYSTEMS))
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     p.add_argument("--batch", type=int, nargs="+", default=[64])
     p.add_argument("--steps", type=int, default=20, help="timed steps per run")

@@ -4,7 +4,8 @@ Images with labels: Fréchet distance and precision/recall (k=3) in the feature 
 the dataset's own training split (`fd_<data>_classifier`; its test accuracy is reported beside), the classes the
 samples fall into (covered, KL to the data's class histogram), and for conditional models the share of samples
 classified as the label they were asked for. Stacked MNIST: the MNIST classifier on each channel, 1,000 modes.
-2-D mixtures: the PacGAN protocol (modes captured, high-quality share, reverse KL).
+2-D mixtures: the PacGAN protocol (modes captured, high-quality share, reverse KL). Translation models: see
+TranslationEvaluator.
 """
 
 from __future__ import annotations
@@ -111,6 +112,49 @@ class Evaluator:
         return m
 
 
+class TranslationEvaluator:
+    """Translation models on the held-out split (data.split=test, centre crops, no flips): paired data gets PSNR,
+    SSIM and the Laplacian-patch Fréchet distance of G(A) to B; unpaired data the distance of G_AB(A) to the B
+    images, and both cycle reconstruction errors (mean |G_BA(G_AB(a)) - a| in [0, 1] units)."""
+
+    def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_items: int = 2000):
+        from .data import load_dataset
+
+        self.kind = info.kind
+        cfg = dataclasses.replace(data_cfg, split="test", crop="center", flip=False)
+        try:
+            data = load_dataset(cfg)
+        except GankitError as e:
+            raise GankitError(f"evaluation translates the held-out split (data.split=test): {e}") from None
+        count = min(len(data), max_items)
+        with torch.random.fork_rng():
+            items = [data[(i, i)][0] for i in range(count)]
+        self.A = torch.stack([it["A"] for it in items]).float() / 255
+        self.B = torch.stack([it["B"] for it in items]).float() / 255
+
+    def __call__(self, model: GANModel, n: int = 2000, seed: int = 0, G=None) -> dict[str, Any]:
+        from .metrics.image_quality import laplacian_fd, psnr, ssim
+
+        A, B = self.A[:n], self.B[:n]
+        fake_B = model.translate(A, "AtoB", seed=seed)
+        m: dict[str, Any] = {"pairs" if self.kind == "paired" else "images": len(A)}
+        if self.kind == "paired":
+            p = psnr(fake_B, B)
+            m["psnr_db"] = float(p[torch.isfinite(p)].mean()) if torch.isfinite(p).any() else float("inf")
+            m["ssim"] = float(ssim(fake_B, B).mean()) if min(B.shape[-2:]) >= 11 else None
+        else:
+            m["cycle_l1_A"] = float((model.translate(fake_B, "BtoA", seed=seed) - A).abs().mean())
+            fake_A = model.translate(B, "BtoA", seed=seed)
+            m["cycle_l1_B"] = float((model.translate(fake_A, "AtoB", seed=seed) - B).abs().mean())
+        if min(B.shape[-2:]) >= 28 and len(B) >= 2:
+            m.update(laplacian_fd(B, fake_B, seed=seed))
+        return m
+
+
+def make_evaluator(data_cfg: DataConfig, info, progress: bool = True) -> Evaluator | TranslationEvaluator:
+    return (TranslationEvaluator if info.kind else Evaluator)(data_cfg, info, progress=progress)
+
+
 def table(metrics: dict[str, Any]) -> str:
     rows = [(k, v) for k, v in metrics.items() if not isinstance(v, list)]
     width = max(len(k) for k, _ in rows)
@@ -131,7 +175,7 @@ def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path |
     else:
         data_cfg = DataConfig(spec=model.info.name, img_size=model.info.img_size or None,
                               channels=model.info.img_channels or None)
-    evaluator = Evaluator(data_cfg, model.info, progress=progress)
+    evaluator = make_evaluator(data_cfg, model.info, progress=progress)
     metrics = {"step": getattr(model, "trained_steps", None), **evaluator(model, n=n, seed=seed)}
     if out is not None:
         Path(out).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -203,3 +203,17 @@ def test_pix2pix_paper_test_mode_is_seeded_and_leaves_running_stats_alone():
     assert not model.training
     # One image per forward: an image's output does not depend on the others in the call.
     assert torch.equal(model.translate(x[:1], seed=1), a[:1])
+
+
+def test_evaluate_translation_models_on_their_held_out_split(tmp_path, unpaired_dir):
+    from gankit.evaluate import evaluate
+
+    gankit.train("pix2pix", "colorize", overrides=["data.img_size=32", "model.base_channels=4",
+                                                   "model.d_base_channels=4", "train.tensorboard=false"],
+                 steps=1, out=tmp_path / "p", device="cpu", progress=False)
+    m = evaluate(tmp_path / "p", n=40, progress=False)
+    assert m["pairs"] == 40 and 0 < m["psnr_db"] < 60 and -1 <= m["ssim"] <= 1 and m["fd_lap_mean"] > 0
+    gankit.train("cyclegan", f"unpaired:{unpaired_dir}", overrides=SETTINGS["cyclegan"], steps=1,
+                 out=tmp_path / "c", device="cpu", progress=False)
+    m = evaluate(tmp_path / "c", progress=False)
+    assert m["images"] == 3 and 0 < m["cycle_l1_A"] < 1 and 0 < m["cycle_l1_B"] < 1

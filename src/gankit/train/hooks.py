@@ -146,10 +146,10 @@ class Evaluation(Hook):
     def step(self, tr):
         if tr.step % self.every:
             return
-        from ..evaluate import Evaluator
+        from ..evaluate import make_evaluator
 
         if self.evaluator is None:
-            self.evaluator = Evaluator(tr.cfg.data, tr.model.info, progress=False)
+            self.evaluator = make_evaluator(tr.cfg.data, tr.model.info, progress=False)
         G = tr.ema.copy if tr.ema else None
         metrics = self.evaluator(tr.model, n=self.n, seed=self.seed, G=G)
         row = {"step": tr.step, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
