@@ -110,3 +110,25 @@ def test_padding_reflects_where_it_can_and_crops_back():
     assert torch.equal(p[..., 5, :3], x[..., 3, :])  # reflection: row 5 mirrors row 3
     tiny = pad_to_multiple(torch.ones(1, 1, 2, 2), 256)  # reflection impossible: edge repeated
     assert tiny.shape == (1, 1, 256, 256) and torch.equal(tiny, torch.ones_like(tiny))
+
+
+def test_hostile_files_are_translated_or_skipped_with_a_count(models, tmp_path, capsys):
+    from gankit.translate import WRITABLE
+
+    from .data.hostile import make_corpus
+
+    root = tmp_path / "corpus"
+    expected = make_corpus(root)
+    out = tmp_path / "out"
+    assert main(["translate", str(models / "p2p"), str(root), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    must_skip = [n for n, (kind, _) in expected.items() if kind == "skip"]
+    assert f"skipped {len(must_skip)} of" in err
+    for name, (kind, size) in expected.items():
+        rel = name if name[name.rfind("."):].lower() in WRITABLE and "." in name else name.rsplit(".", 1)[0] + ".png"
+        target = out / rel if "." in name else out / (name + ".png")
+        if kind == "load":
+            with Image.open(target) as img:
+                assert img.size == size, name
+        else:
+            assert not target.exists(), name

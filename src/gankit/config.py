@@ -128,6 +128,8 @@ class ModelConfig:
     name: str = ""
     # Train-section defaults that belong to the paper (e.g. its batch size); user values override them.
     train_defaults: ClassVar[dict[str, Any]] = {}
+    # The dataset trained on when none is given ("" : data.spec's own default, digits).
+    default_data: ClassVar[str] = ""
     # Allowed ranges, (low, high, kind) with kind "[]" (inclusive), "(]" (low excluded), "[)" (high excluded);
     # None: unbounded. Collected over the class hierarchy, so a subclass adds its own fields' ranges.
     limits: ClassVar[dict[str, tuple[float | None, float | None, str]]] = {}
@@ -300,6 +302,9 @@ def resolve_config(tree: Mapping[str, Any], overrides: Sequence[str] = ()) -> Ru
     _fail_if(not isinstance(train_tree, Mapping), "'train' must be a mapping of keys")
     train_tree = merge(dict(config_cls.train_defaults), train_tree)
     model_cfg = _check_value(config_cls, model_tree, "model")
-    data_cfg = _check_value(DataConfig, tree.get("data") or {}, "data")
+    data_tree = tree.get("data") or {}
+    if config_cls.default_data and isinstance(data_tree, Mapping) and "spec" not in data_tree:
+        data_tree = {**data_tree, "spec": config_cls.default_data}
+    data_cfg = _check_value(DataConfig, data_tree, "data")
     train_cfg = _check_value(TrainConfig, train_tree, "train")
     return RunConfig(model=model_cfg, data=data_cfg, train=train_cfg)

@@ -25,7 +25,6 @@ from .errors import GankitError
 from .images import grid, save_png, to_uint8
 from .models.base import GANModel
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
 WRITABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -106,18 +105,20 @@ def translate_tensor(model: GANModel, images: torch.Tensor, direction: str = "At
 
 
 def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
-    """(source file, output path relative to out_dir) for files, folders (recursively, keeping the layout
-    below the folder) and glob patterns. Two inputs that would write the same output are an error."""
+    """(source file, output path) for files, folders (recursively, keeping the layout below the folder; hidden
+    files left out) and glob patterns. An output keeps its input's name, and its format when Pillow writes it
+    (else PNG). Two inputs that would write the same output are an error, found before any work."""
     found: list[tuple[Path, Path]] = []
     for spec in inputs:
         path = Path(spec).expanduser()
         if path.is_dir():
             if path.resolve() == out_dir.resolve():
                 raise GankitError(f"--out {out_dir} is also an input folder: choose another --out")
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            # Files, and symlinks that lead nowhere (reported as skipped); directory links are not followed.
+            files = sorted(p for p in path.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists()))
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not files:
-                raise GankitError(f"{spec} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise GankitError(f"{spec} holds no files")
             found += [(p, p.relative_to(path)) for p in files]
         elif path.is_file() or path.is_symlink():
             found.append((path, Path(path.name)))
@@ -126,20 +127,14 @@ def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
             if not matches:
                 raise GankitError(f"{spec}: no such file or folder, and no file matches it as a pattern")
             found += [(p, Path(p.name)) for p in matches]
-    seen: dict[Path, Path] = {}
+    targets: dict[Path, Path] = {}
     for source, rel in found:
-        if rel in seen and seen[rel].resolve() != source.resolve():
-            raise GankitError(f"{seen[rel]} and {source} would both be written to {out_dir / rel}; translate them "
+        target = out_dir / rel if rel.suffix.lower() in WRITABLE else out_dir / rel.with_suffix(".png")
+        if target in targets and targets[target].resolve() != source.resolve():
+            raise GankitError(f"{targets[target]} and {source} would both be written to {target}; translate them "
                               "in separate runs or pass their folder")
-        seen[rel] = source
-    unique = {rel: source for source, rel in found}
-    return [(source, rel) for rel, source in unique.items()]
-
-
-def _output_path(out_dir: Path, rel: Path) -> Path:
-    """The input's name, with its format when Pillow writes it, else PNG."""
-    target = out_dir / rel
-    return target if target.suffix.lower() in WRITABLE else target.with_suffix(".png")
+        targets[target] = source
+    return [(source, target) for target, source in targets.items()]
 
 
 def _save(image: torch.Tensor, path: Path) -> None:
@@ -162,14 +157,14 @@ def translate_files(model: GANModel, inputs: list[str], out_dir: str | Path, dir
     model.translator(direction)
     c_in, _ = expected_channels(model, direction)
     pairs = collect_inputs(inputs, out_dir)
-    good, skipped = scan_images([source for source, _ in pairs], "translate")
+    good, _ = scan_images([source for source, _ in pairs], "translate")
     pairs = [pair for pair, ok in zip(pairs, good) if ok]
     # Same-size images share a batch; order within a size follows the inputs.
     by_size: dict[tuple[int, int], list[tuple[Path, Path, torch.Tensor]]] = {}
-    for source, rel in pairs:
+    for source, target in pairs:
         with Image.open(source) as img:
             x = pil_to_tensor(to_mode(img, c_in))
-        by_size.setdefault(tuple(x.shape[-2:]), []).append((source, rel, x))
+        by_size.setdefault(tuple(x.shape[-2:]), []).append((source, target, x))
     written: list[Path] = []
     shown: list[tuple[torch.Tensor, torch.Tensor]] = []
     bar = tqdm(total=len(pairs), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
@@ -178,8 +173,7 @@ def translate_files(model: GANModel, inputs: list[str], out_dir: str | Path, dir
             chunk = items[start:start + batch_size]
             x = uint8_to_unit(torch.stack([t for _, _, t in chunk]).to(model.device))
             out = model.for_display(run_translator(model, x, direction, seed)).cpu()
-            for (_, rel, t), y in zip(chunk, out):
-                path = _output_path(out_dir, rel)
+            for (_, path, t), y in zip(chunk, out):
                 _save(y, path)
                 written.append(path)
                 if len(shown) < 16:

@@ -152,6 +152,10 @@ def test_pix2pix_defaults_and_conditional_discriminator():
     assert (cfg.lambda_L1, cfg.lambda_GAN, cfg.n_layers, cfg.dropout) == (100.0, 1.0, 3, 0.5)
     assert Pix2PixConfig.train_defaults["lr_decay"] == "linear"
     assert [unet_depth(s, None) for s in (16, 64, 256, 512)] == [4, 6, 8, 8]
+    from gankit.config import default_config, resolve_config
+
+    assert default_config("pix2pix").data.spec == "edges" and default_config("cyclegan").data.spec == "mnist2digits"
+    assert resolve_config({"model": {"name": "pix2pix"}, "data": {"spec": "colorize"}}).data.spec == "colorize"
     info = DataInfo("t", 64, 3, kind="paired", in_channels=1)  # grayscale -> colour
     model = Pix2Pix(Pix2PixConfig(base_channels=4, d_base_channels=4), info)
     assert isinstance(model.D, PatchDiscriminator) and model.D.receptive_field == 70

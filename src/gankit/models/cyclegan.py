@@ -57,6 +57,7 @@ class CycleGANConfig(ModelConfig):
     lr_D: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    default_data: ClassVar[str] = "mnist2digits"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay": "linear", "lr_decay_start": 0.5,
                                                 "n_samples": 8}
     limits: ClassVar[dict] = {"base_channels": (1, None, "[]"), "d_base_channels": (1, None, "[]"),

@@ -58,6 +58,7 @@ class Pix2PixConfig(ModelConfig):
     beta1: float = 0.5
     beta2: float = 0.999
     test_mode: Literal["paper", "eval"] = "paper"
+    default_data: ClassVar[str] = "edges"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay": "linear", "lr_decay_start": 0.5,
                                                 "n_samples": 8}
     limits: ClassVar[dict] = {"base_channels": (1, None, "[]"), "d_base_channels": (1, None, "[]"),
