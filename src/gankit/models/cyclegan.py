@@ -34,7 +34,7 @@ from ..losses.adversarial import (
     ls_generator_loss,
     nonsaturating_generator_loss,
 )
-from ..nn import PatchDiscriminator, ResnetGenerator, check_patch_size, dcgan_init
+from ..nn import PatchDiscriminator, ResnetGenerator, check_patch_size
 from ..registry import MODELS
 from ..train.buffers import ImagePool
 from .base import Batch, DataInfo, GANModel, frozen
@@ -88,9 +88,7 @@ class CycleGAN(GANModel):
         self.G_BA = ResnetGenerator(ch_B, ch_A, n_blocks, cfg.base_channels, cfg.norm, cfg.dropout)
         self.D_A = PatchDiscriminator(ch_A, cfg.d_base_channels, cfg.n_layers, cfg.norm)
         self.D_B = PatchDiscriminator(ch_B, cfg.d_base_channels, cfg.n_layers, cfg.norm)
-        generator = torch.Generator().manual_seed(init_seed)
-        for net in (self.G_AB, self.G_BA, self.D_A, self.D_B):  # N(0, 0.02), as the paper's code
-            dcgan_init(net, generator)
+        self.init_weights(init_seed, self.G_AB, self.G_BA, self.D_A, self.D_B)  # N(0, 0.02), as the paper's code
         self.pool_A, self.pool_B = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
 
     def check(self, train) -> None:

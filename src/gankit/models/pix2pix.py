@@ -91,14 +91,7 @@ class Pix2Pix(GANModel):
         self.G = UNetGenerator(info.in_channels, info.img_channels, depth, cfg.base_channels, cfg.norm, cfg.dropout)
         self.D = PatchDiscriminator(info.in_channels + info.img_channels, cfg.d_base_channels, cfg.n_layers,
                                     cfg.norm)
-        self.init_weights(init_seed, self.G, self.D)
-
-    def init_weights(self, seed: int, *nets: nn.Module) -> None:
-        from ..nn import dcgan_init
-
-        generator = torch.Generator().manual_seed(seed)
-        for net in nets:  # the paper: weights from N(0, 0.02), as DCGAN
-            dcgan_init(net, generator)
+        self.init_weights(init_seed, self.G, self.D)  # the paper: N(0, 0.02), as DCGAN
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.adam(self.G, self.cfg.lr_G), "D": self.adam(self.D, self.cfg.lr_D)}
