@@ -23,7 +23,7 @@ from .data.folder import scan_images
 from .data.transforms import pil_to_tensor, to_mode, uint8_to_unit
 from .errors import GankitError
 from .images import grid, save_png, to_uint8
-from .models.base import GANModel
+from .models.base import GANModel, inference
 
 WRITABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -77,13 +77,8 @@ def run_translator(model: GANModel, x: torch.Tensor, direction: str = "AtoB", se
             torch.manual_seed(seed)  # dropout draws: reproducible, and the caller's global RNG is left alone
             out = torch.cat([net(pad_to_multiple(x[i:i + 1], multiple)) for i in range(len(x))])
     else:
-        was_training = net.training
-        net.eval()
-        try:
-            with torch.no_grad():
-                out = net(pad_to_multiple(x, multiple))
-        finally:
-            net.train(was_training)
+        with inference(net):
+            out = net(pad_to_multiple(x, multiple))
     return out[..., :h, :w]
 
 

@@ -68,6 +68,34 @@ def scan_images(files: list[Path], where: str) -> tuple[list[bool], dict[str, st
     return [why is None for why in reasons], skipped
 
 
+def guess_channels(paths: list[str]) -> int:
+    """RGB if any of the first 32 images has colour, else grayscale."""
+    for path in paths[:32]:
+        with Image.open(path) as img:
+            if img.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+                return 3
+    return 1
+
+
+class SkipsLateFailures:
+    """For datasets whose files were all decoded at the start: a file can still vanish or change mid-run. Take the
+    next sample rather than stop the run, warn once per miss, and count it in `failed_late`."""
+
+    failed_late = 0
+
+    def first_readable(self, index: int, count: int, load, describe, where: str):
+        """load(i) for the first i = index, index + 1, ... (mod count) that loads; describe(i) names sample i."""
+        for attempt in range(count):
+            i = (index + attempt) % count
+            try:
+                return load(i)
+            except Exception:
+                self.failed_late += 1
+                if attempt == 0:
+                    print(f"gankit: warning: {describe(i)} became unreadable; using another image", file=sys.stderr)
+        raise DataError(f"{where}: no image is readable any more")
+
+
 def visible_files(folder: Path) -> list[Path]:
     """A folder's files (and dangling symlinks, reported later as skipped), hidden ones left out, sorted."""
     return sorted(f for f in folder.iterdir() if not f.name.startswith(".")
@@ -95,7 +123,7 @@ def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     return [(f, -1) for f in visible_files(root)], []
 
 
-class ImageFolder(torch.utils.data.Dataset):
+class ImageFolder(SkipsLateFailures, torch.utils.data.Dataset):
     """Map-style dataset indexed by (index, augmentation seed): the seed makes crops and flips a function of
     the sample's position in the run, so resumed and multi-worker runs see exactly the same pixels."""
 
@@ -111,18 +139,10 @@ class ImageFolder(torch.utils.data.Dataset):
         self.cfg = cfg
         self.img_size = cfg.img_size or 64
         self.load_size = max(cfg.load_size or self.img_size, self.img_size)
-        channels = cfg.channels or self._guess_channels()
+        channels = cfg.channels or guess_channels([path for path, _ in self.files])
         self.info = DataInfo(name="folder", img_size=self.img_size, img_channels=channels,
                              num_classes=len(classes), class_names=classes)
-        self.failed_late = 0
 
-    def _guess_channels(self) -> int:
-        """RGB if any of the first 32 images has colour, else grayscale."""
-        for path, _ in self.files[:32]:
-            with Image.open(path) as img:
-                if img.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
-                    return 3
-        return 1
 
     def __len__(self) -> int:
         return len(self.files)
@@ -140,18 +160,8 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int]:
         index, seed = item
-        # A file that decoded at the start can still vanish or change mid-run: take the next one rather than
-        # stop the run, and count it.
-        for attempt in range(len(self.files)):
-            i = (index + attempt) % len(self.files)
-            try:
-                return self.load(i, seed), self.files[i][1]
-            except Exception:
-                self.failed_late += 1
-                if attempt == 0:
-                    print(f"gankit: warning: {self.files[i][0]} became unreadable; using another image",
-                          file=sys.stderr)
-        raise DataError(f"folder:{self.root}: no image is readable any more")
+        return self.first_readable(index, len(self.files), lambda i: (self.load(i, seed), self.files[i][1]),
+                                   lambda i: self.files[i][0], f"folder:{self.root}")
 
 
 @DATASETS.register("folder")

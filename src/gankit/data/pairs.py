@@ -21,8 +21,8 @@ from ..config import DataConfig
 from ..errors import DataError
 from ..models.base import DataInfo
 from ..registry import DATASETS
-from .folder import scan_images, visible_files
-from .transforms import pil_to_tensor, to_mode
+from .folder import SkipsLateFailures, guess_channels, scan_images, visible_files
+from .transforms import crop_box, pil_to_tensor, to_mode
 
 # The papers' sizes for photos: resize to 286, random 256 crop, random flips.
 PAPER_IMG_SIZE, PAPER_LOAD_SIZE = 256, 286
@@ -47,14 +47,9 @@ class Geometry:
 
     def draw(self, w: int, h: int, generator: torch.Generator) -> tuple[tuple[int, int], tuple[int, ...], bool]:
         tw, th = self.target_size(w, h)
-        s = self.img_size
-        if self.random_crop:
-            left = int(torch.randint(0, tw - s + 1, (1,), generator=generator))
-            top = int(torch.randint(0, th - s + 1, (1,), generator=generator))
-        else:
-            left, top = (tw - s) // 2, (th - s) // 2
+        box = crop_box(tw, th, self.img_size, self.random_crop, generator)
         flip = self.flip and torch.rand(1, generator=generator).item() < 0.5
-        return (tw, th), (left, top, left + s, top + s), flip
+        return (tw, th), box, flip
 
     @staticmethod
     def apply(img: Image.Image, size: tuple[int, int], box: tuple[int, ...], flip: bool) -> torch.Tensor:
@@ -66,15 +61,6 @@ class Geometry:
         return pil_to_tensor(img)
 
 
-def _guess_channels(paths: list[str]) -> int:
-    """RGB if any of the first 32 images has colour, else grayscale."""
-    for path in paths[:32]:
-        with Image.open(path) as img:
-            if img.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
-                return 3
-    return 1
-
-
 def _split_dir(root: Path, split: str) -> Path:
     """root/train or root/test when the layout has them (split 'all' reads root itself)."""
     if split != "all" and (root / split).is_dir():
@@ -82,7 +68,14 @@ def _split_dir(root: Path, split: str) -> Path:
     return root
 
 
-class _TranslationFolder(torch.utils.data.Dataset):
+def _root(kind: str, arg: str) -> tuple[Path, str]:
+    root = Path(arg).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{kind}:{arg} is not a directory")
+    return root, f"{kind}:{arg}"
+
+
+class _TranslationFolder(SkipsLateFailures, torch.utils.data.Dataset):
     """Shared by the two folder layouts: sizes, channels, the retry on files that break mid-run."""
 
     kind = ""
@@ -101,10 +94,9 @@ class _TranslationFolder(torch.utils.data.Dataset):
         self.channels = {"A": in_ch, "B": out_ch}
         self.info = DataInfo(name=spec.split(":")[0], img_size=self.img_size, img_channels=out_ch,
                              kind=self.kind, in_channels=in_ch)
-        self.failed_late = 0
 
     def _channels(self) -> tuple[int, int]:
-        return _guess_channels(self.files_A), _guess_channels(self.files_B)
+        return guess_channels(self.files_A), guess_channels(self.files_B)
 
     def _open(self, path: str) -> Image.Image:
         with Image.open(path) as img:
@@ -126,16 +118,8 @@ class _TranslationFolder(torch.utils.data.Dataset):
 
     def __getitem__(self, item: tuple[int, int]) -> tuple[dict[str, torch.Tensor], int]:
         index, seed = item
-        for attempt in range(len(self)):  # a file that became unreadable mid-run: use the next sample
-            i = (index + attempt) % len(self)
-            try:
-                return self.load(i, seed), -1
-            except Exception:
-                self.failed_late += 1
-                if attempt == 0:
-                    print(f"gankit: warning: sample {i} of {self.spec} became unreadable; using another",
-                          file=sys.stderr)
-        raise DataError(f"{self.spec}: no image is readable any more")
+        return self.first_readable(index, len(self), lambda i: (self.load(i, seed), -1),
+                                   lambda i: f"sample {i} of {self.spec}", self.spec)
 
     def _finish(self, a: Image.Image, b: Image.Image) -> tuple[Image.Image, Image.Image]:
         """Direction, then each domain in its channels."""
@@ -148,10 +132,7 @@ class PairedFolder(_TranslationFolder):
     kind = "paired"
 
     def __init__(self, arg: str, cfg: DataConfig):
-        root = Path(arg).expanduser()
-        spec = f"paired:{arg}"
-        if not root.is_dir():
-            raise DataError(f"{spec} is not a directory")
+        root, spec = _root("paired", arg)
         base = _split_dir(root, cfg.split)
         dir_A, dir_B = base / "A", base / "B"
         if dir_A.is_dir() and dir_B.is_dir():
@@ -187,7 +168,7 @@ class PairedFolder(_TranslationFolder):
     def _channels(self) -> tuple[int, int]:
         if not self.side_by_side:
             return super()._channels()
-        both = _guess_channels(self.files_A)
+        both = guess_channels(self.files_A)
         return both, both
 
     def __len__(self) -> int:
@@ -206,10 +187,7 @@ class UnpairedFolder(_TranslationFolder):
     kind = "unpaired"
 
     def __init__(self, arg: str, cfg: DataConfig):
-        root = Path(arg).expanduser()
-        spec = f"unpaired:{arg}"
-        if not root.is_dir():
-            raise DataError(f"{spec} is not a directory")
+        root, spec = _root("unpaired", arg)
         splits = ["train", "test"] if cfg.split == "all" else [cfg.split]
         lists: dict[str, list[str]] = {"A": [], "B": []}
         self.skipped = {}

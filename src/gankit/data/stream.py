@@ -74,7 +74,7 @@ class _Batches(torch.utils.data.Sampler):
             k += 1
 
 
-def _collate(items: list[tuple[torch.Tensor | dict[str, torch.Tensor], int]]
+def collate(items: list[tuple[torch.Tensor | dict[str, torch.Tensor], int]]
              ) -> tuple[torch.Tensor | dict[str, torch.Tensor], torch.Tensor]:
     """Images (or dicts of images, for translation data) stacked, and the labels."""
     first = items[0][0]
@@ -119,7 +119,7 @@ class BatchStream:
         loader = torch.utils.data.DataLoader(
             self.dataset, batch_sampler=_Batches(self.order, self.drawn, self.seed, self.rows),
             num_workers=self.workers,
-            collate_fn=_collate, pin_memory=self.device.type == "cuda", persistent_workers=self.workers > 0,
+            collate_fn=collate, pin_memory=self.device.type == "cuda", persistent_workers=self.workers > 0,
             prefetch_factor=4 if self.workers > 0 else None,
         )
         self._loader_iter = iter(loader)

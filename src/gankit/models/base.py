@@ -69,8 +69,9 @@ class NetsConfig(ModelConfig):
 
 
 @dataclass
-class AdamNetsConfig(NetsConfig):
-    """NetsConfig plus one Adam per network (the DCGAN setting unless a paper says otherwise)."""
+class AdamConfig(ModelConfig):
+    """One Adam per player, G's and D's learning rates and shared betas: the DCGAN setting (2e-4, 0.5, 0.999), which
+    pix2pix and CycleGAN keep, unless a paper says otherwise. `GANModel.adam` reads these."""
 
     lr_G: float = 2e-4
     lr_D: float = 2e-4
@@ -78,6 +79,11 @@ class AdamNetsConfig(NetsConfig):
     beta2: float = 0.999
     limits: ClassVar[dict] = {"lr_G": (0, None, "(]"), "lr_D": (0, None, "(]"), "beta1": (0, 1, "[)"),
                               "beta2": (0, 1, "[)")}
+
+
+@dataclass
+class AdamNetsConfig(AdamConfig, NetsConfig):
+    """NetsConfig plus one Adam per network (the base order keeps the network sizes first in `config show`)."""
 
 
 class GANModel(nn.Module):
@@ -228,6 +234,13 @@ class GANModel(nn.Module):
                               "'gankit translate' (or model.translate(images))")
         with inference(getattr(self, self.ema_target)):
             return self.for_display(self.generate(n, generator=self.seeded(seed), **kwargs))
+
+
+def columns(*images: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Image batches of equal size side by side, row i holding image i of each (grayscale ones shown as RGB when
+    any is in colour): a sample grid and its row length."""
+    channels = max(x.shape[1] for x in images)
+    return torch.stack([x.expand(-1, channels, -1, -1) for x in images], 1).flatten(0, 1), len(images)
 
 
 def fast_optimizer_kwargs(device: torch.device) -> dict[str, bool]:

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig
 from ..errors import ConfigError
 from ..losses.adversarial import (
     bce_discriminator_loss,
@@ -37,11 +36,11 @@ from ..losses.adversarial import (
 from ..nn import PatchDiscriminator, ResnetGenerator, check_patch_size
 from ..registry import MODELS
 from ..train.buffers import ImagePool
-from .base import Batch, DataInfo, GANModel, frozen
+from .base import AdamConfig, Batch, DataInfo, GANModel, columns, frozen
 
 
 @dataclass
-class CycleGANConfig(ModelConfig):
+class CycleGANConfig(AdamConfig):
     name: str = "cyclegan"
     base_channels: int = 64
     d_base_channels: int = 64
@@ -53,18 +52,13 @@ class CycleGANConfig(ModelConfig):
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # relative to lambda_cycle, as in the paper's code
     pool_size: int = 50
-    lr_G: float = 2e-4
-    lr_D: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     default_data: ClassVar[str] = "mnist2digits"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay": "linear", "lr_decay_start": 0.5,
                                                 "n_samples": 8}
     limits: ClassVar[dict] = {"base_channels": (1, None, "[]"), "d_base_channels": (1, None, "[]"),
                               "n_blocks": (0, 64, "[]"), "n_layers": (0, 8, "[]"), "dropout": (0, 1, "[)"),
                               "lambda_cycle": (0, None, "[]"), "lambda_identity": (0, None, "[]"),
-                              "pool_size": (0, 100_000, "[]"), "lr_G": (0, None, "(]"), "lr_D": (0, None, "(]"),
-                              "beta1": (0, 1, "[)"), "beta2": (0, 1, "[)")}
+                              "pool_size": (0, 100_000, "[]")}
 
 
 @MODELS.register("cyclegan")
@@ -156,6 +150,4 @@ class CycleGAN(GANModel):
             raise ConfigError("cyclegan draws no samples from noise: it translates images (gankit translate)")
         A, B = batch["A"], batch["B"]
         fake_B, fake_A = self.G_AB(A), self.G_BA(B)
-        cols = [A, fake_B, self.G_BA(fake_B), B, fake_A, self.G_AB(fake_A)]
-        channels = max(t.shape[1] for t in cols)
-        return torch.stack([t.expand(-1, channels, -1, -1) for t in cols], 1).flatten(0, 1), 6
+        return columns(A, fake_B, self.G_BA(fake_B), B, fake_A, self.G_AB(fake_A))

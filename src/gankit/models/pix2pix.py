@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig
 from ..errors import ConfigError
 from ..losses.adversarial import (
     bce_discriminator_loss,
@@ -38,11 +37,11 @@ from ..losses.adversarial import (
 )
 from ..nn import PatchDiscriminator, UNetGenerator, check_patch_size
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel, frozen
+from .base import AdamConfig, Batch, DataInfo, GANModel, columns, frozen
 
 
 @dataclass
-class Pix2PixConfig(ModelConfig):
+class Pix2PixConfig(AdamConfig):
     name: str = "pix2pix"
     base_channels: int = 64  # G's first layer (the paper's C64); doubling up to 8x
     d_base_channels: int = 64
@@ -53,19 +52,13 @@ class Pix2PixConfig(ModelConfig):
     gan_loss: Literal["bce", "ls"] = "bce"  # the paper's cross-entropy; "ls": least squares (the CycleGAN choice)
     lambda_GAN: float = 1.0
     lambda_L1: float = 100.0
-    lr_G: float = 2e-4
-    lr_D: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     test_mode: Literal["paper", "eval"] = "paper"
     default_data: ClassVar[str] = "edges"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay": "linear", "lr_decay_start": 0.5,
                                                 "n_samples": 8}
     limits: ClassVar[dict] = {"base_channels": (1, None, "[]"), "d_base_channels": (1, None, "[]"),
                               "depth": (1, 12, "[]"), "n_layers": (0, 8, "[]"), "dropout": (0, 1, "[)"),
-                              "lambda_GAN": (0, None, "[]"), "lambda_L1": (0, None, "[]"),
-                              "lr_G": (0, None, "(]"), "lr_D": (0, None, "(]"), "beta1": (0, 1, "[)"),
-                              "beta2": (0, 1, "[)")}
+                              "lambda_GAN": (0, None, "[]"), "lambda_L1": (0, None, "[]")}
 
 
 def unet_depth(img_size: int, depth: int | None) -> int:
@@ -145,7 +138,4 @@ class Pix2Pix(GANModel):
         from ..translate import run_translator
 
         A, B = batch["A"], batch["B"]
-        fake = run_translator(self, A)  # in the configured test mode, as `gankit translate` will run it
-        channels = max(A.shape[1], B.shape[1])
-        rows = [t.expand(-1, channels, -1, -1) for t in (A, fake, B)]
-        return torch.stack(rows, 1).flatten(0, 1), 3
+        return columns(A, run_translator(self, A), B)  # in the test mode `gankit translate` will use

@@ -31,17 +31,20 @@ class ImagePool:
         elif self.images.device != images.device:  # restored from a checkpoint, which loads on the CPU
             self.images = self.images.to(images.device)
         out = []
-        coins, slots = u[:, 0].tolist(), (u[:, 1] * self.capacity).long().clamp_(max=self.capacity - 1).tolist()
-        for image, coin, slot in zip(images, coins, slots):
-            if self.count < self.capacity:
+        # Coins and slots stay on the device (no host sync per step); images are taken in order, so two inputs of
+        # one batch that draw the same slot see each other's swap, as one-at-a-time queries would.
+        swap = (u[:, 0] < 0.5).view(-1, *[1] * (images.dim() - 1))
+        slots = (u[:, 1] * self.capacity).long().clamp_(max=self.capacity - 1)
+        for i, image in enumerate(images):
+            if self.count < self.capacity:  # filling: a host-side count, no device read
                 self.images[self.count] = image
                 self.count += 1
                 out.append(image)
-            elif coin < 0.5:
-                out.append(self.images[slot].clone())
-                self.images[slot] = image
             else:
-                out.append(image)
+                slot = slots[i:i + 1]  # a 1-element index tensor: gather and scatter, never a read to the host
+                stored = self.images[slot][0]
+                out.append(torch.where(swap[i], stored, image))
+                self.images[slot] = torch.where(swap[i], image, stored)[None]
         return torch.stack(out)
 
     def state_dict(self) -> dict[str, torch.Tensor]:

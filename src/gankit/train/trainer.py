@@ -21,7 +21,7 @@ import torch
 from .. import __version__
 from ..config import RunConfig, to_dict
 from ..data import BatchStream
-from ..data.stream import mix
+from ..data.stream import collate, mix
 from ..data.transforms import uint8_to_unit
 from ..errors import CheckpointError, TrainingError
 from ..models.base import GANModel, inference
@@ -163,9 +163,8 @@ class Trainer:
         if self._display is None:
             count = min(8, n, len(self.dataset))
             indices = torch.linspace(0, len(self.dataset) - 1, count).round().long().tolist()
-            items = [self.dataset[(i, mix(seed, i))][0] for i in indices]
-            self._display = {key: uint8_to_unit(torch.stack([item[key] for item in items]).to(self.device))
-                             for key in items[0]}
+            images, _ = collate([self.dataset[(i, mix(seed, i))] for i in indices])
+            self._display = {key: uint8_to_unit(v.to(self.device)) for key, v in images.items()}
         return self._display
 
     # --------------------------------------------------------------------------------------- loop
