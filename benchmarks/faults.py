@@ -1,9 +1,11 @@
 """The fault-injection sweep behind docs/reliability.md, one command:
 
-    python benchmarks/faults.py [--kills 20] [--seed 0] [--only kill damage disk divergence images files]
+    python benchmarks/faults.py [--model dcgan] [--kills 20] [--seed 0]
+                                [--only kill damage disk divergence images files]
 
-Every fault is injected into a real (tiny, CPU, deterministic) DCGAN run, and "survived" means what a user
-needs: the run continues (or stops with one clear line), and its final weights are bitwise identical to the
+Every fault is injected into a real (tiny, CPU, deterministic) run of `--model` (DCGAN by default; also InfoGAN
+and BiGAN, whose own state, the code draws and the encoder, must resume exactly too), and "survived" means what a
+user needs: the run continues (or stops with one clear line), and its final weights are bitwise identical to the
 run that never met the fault, so nothing was lost.
 
 - kill: SIGKILL at random moments from outside the process (some land inside a checkpoint write) and, to be sure
@@ -48,6 +50,10 @@ STEPS = 24
 SETTINGS = ["model.base_channels=8", "model.z_dim=16", "data.img_size=16", "train.batch_size=8",
             "train.log_every=2", "train.sample_every=4", "train.checkpoint_every=3", "train.n_samples=4",
             "train.tensorboard=false", "train.ema_beta=0.9", "train.lr_decay=none"]
+# Per system: what makes it as tiny as the DCGAN above, and the networks a NaN may be injected into.
+TINY = {"dcgan": [], "infogan": ["model.hidden=32", "model.q_hidden=16"], "bigan": ["model.width=32"]}
+NETS = {"dcgan": ["G", "D"], "infogan": ["G", "D", "Q"], "bigan": ["G", "E", "D"]}
+MODEL = "dcgan"  # set by --model
 
 
 def final(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -61,13 +67,13 @@ def identical(a: dict, b: dict) -> bool:
 
 
 def train(out: Path, steps: int = STEPS, hooks=()) -> None:
-    gankit.train("dcgan", "digits", overrides=SETTINGS, steps=steps, out=out, device="cpu", progress=False,
-                 hooks=list(hooks))
+    gankit.train(MODEL, "digits", overrides=SETTINGS + TINY[MODEL], steps=steps, out=out, device="cpu",
+                 progress=False, hooks=list(hooks))
 
 
 def cli_args(out: Path) -> list[str]:
-    return [sys.executable, "-m", "gankit", "train", "dcgan", "--steps", str(STEPS), "--device", "cpu", "--quiet",
-            "--out", str(out)] + [x for s in SETTINGS for x in ("--set", s)]
+    return [sys.executable, "-m", "gankit", "train", MODEL, "--steps", str(STEPS), "--device", "cpu", "--quiet",
+            "--out", str(out)] + [x for s in SETTINGS + TINY[MODEL] for x in ("--set", s)]
 
 
 # ------------------------------------------------------------------------------------------- kills
@@ -270,7 +276,7 @@ def divergence_sweep(n: int, rng: random.Random, tmp: Path) -> tuple[int, int]:
 
     survived = 0
     for i in range(n):
-        step, net = rng.randint(4, STEPS - 2), rng.choice(["G", "D"])
+        step, net = rng.randint(4, STEPS - 2), rng.choice(NETS[MODEL])
 
         class Poison(Hook):
             def __init__(self, step: int, net: str):
@@ -352,12 +358,15 @@ def files_sweep(tmp: Path, run: Path) -> tuple[int, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="dcgan", choices=sorted(TINY))
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--disk", type=int, default=10)
     p.add_argument("--divergence", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", nargs="+", default=["kill", "damage", "disk", "divergence", "images", "files"])
     a = p.parse_args()
+    global MODEL
+    MODEL = a.model
     torch.set_num_threads(1)
     rng = random.Random(a.seed)
     rows = []

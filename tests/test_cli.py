@@ -17,8 +17,8 @@ def sets(*extra):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "dcgan", "--set", "model.bogus=1"], "unknown config key 'model.bogus'"),
-    (["train", "dcgn"], "unknown model 'dcgn' (did you mean 'dcgan'?); valid: cgan, cyclegan, dcgan, gan, lsgan, "
-                        "pix2pix, wgan, wgan-gp"),
+    (["train", "dcgn"], "unknown model 'dcgn' (did you mean 'dcgan'?); valid: bigan, cgan, cyclegan, dcgan, gan, "
+                        "infogan, lsgan, pix2pix, wgan, wgan-gp"),
     (["train", "dcgan", "--data", "mnst"], "unknown dataset 'mnst' (did you mean 'mnist'?)"),
     (["train", "dcgan", "--set", "data.img_size=24"], "power of two"),
     (["trian"], "did you mean 'train'"),

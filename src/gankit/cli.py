@@ -29,6 +29,14 @@ EXAMPLES = {
   gankit translate runs/004-pix2pix-paired photos/*.jpg --out translated/
   gankit translate models/horse2zebra ~/horses --out zebras --grid zebras.png
   gankit translate models/horse2zebra ~/zebras --out horses --direction BtoA    # CycleGAN: either way""",
+    "encode": """examples:
+  gankit encode runs/005-bigan-mnist ~/digits --out codes.npy                 # E(x): one row per image
+  gankit encode runs/005-bigan-mnist ~/digits --out codes.csv --reconstruct rec.png   # x beside G(E(x))
+  gankit encode runs/006-infogan-mnist test/*.png --out codes.csv           # InfoGAN's Q: c1 category, c2, c3""",
+    "explore": """examples:
+  gankit explore runs/006-infogan-mnist --code c1 --out c1.png       # one row per category
+  gankit explore runs/006-infogan-mnist --code c2 --out c2.png       # c2 from -2 to 2 across, a category per row
+  gankit explore models/infogan --code c3 --range -1 1 --steps 5 --out c3.png""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
     "evaluate": """examples:
@@ -103,6 +111,29 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0, help="dropout noise (pix2pix's test mode)")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    en = sub.add_parser("encode", help="images -> latent codes with a BiGAN or InfoGAN model",
+                        epilog=EXAMPLES["encode"], formatter_class=fmt)
+    en.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    en.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    en.add_argument("--out", required=True, metavar="FILE", help="codes.npy (N x D floats) or codes.csv (named)")
+    en.add_argument("--reconstruct", metavar="FILE.png", help="also write images beside their reconstructions")
+    en.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per forward (default 256)")
+    en.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    en.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    x = sub.add_parser("explore", help="a grid varying one latent code of an InfoGAN model",
+                       epilog=EXAMPLES["explore"], formatter_class=fmt)
+    x.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    x.add_argument("--code", required=True, metavar="NAME", help="c1, c2, ... (categorical codes first)")
+    x.add_argument("--out", required=True, metavar="FILE.png")
+    x.add_argument("--range", nargs=2, type=float, default=[-2.0, 2.0], metavar=("LOW", "HIGH"),
+                   help="continuous codes: values across (default -2 2; training saw -1 to 1)")
+    x.add_argument("--steps", type=int, default=9, metavar="N", help="continuous codes: columns (default 9)")
+    x.add_argument("--n", type=int, default=10, metavar="N",
+                   help="columns of a categorical code, rows of a continuous one without categories (default 10)")
+    x.add_argument("--seed", type=int, default=0)
+    x.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
@@ -198,6 +229,29 @@ def _translate(a) -> int:
     return 0
 
 
+def _encode(a) -> int:
+    from .api import load
+    from .encode import encode_files
+    from .errors import GankitError
+
+    if a.batch_size < 1:
+        raise GankitError("--batch-size must be at least 1")
+    model = load(a.model_dir, device=a.device)
+    files, codes = encode_files(model, a.inputs, a.out, a.reconstruct, a.batch_size, progress=not a.quiet)
+    print(f"{len(files)} images encoded to {a.out} ({codes.shape[1]} codes each)"
+          + (f"; reconstructions: {a.reconstruct}" if a.reconstruct else ""))
+    return 0
+
+
+def _explore(a) -> int:
+    from .api import load
+    from .encode import explore
+
+    model = load(a.model_dir, device=a.device)
+    print(explore(model, a.code, a.out, a.range[0], a.range[1], a.steps, a.n, a.seed))
+    return 0
+
+
 def _export(a) -> int:
     from .api import export
 
@@ -239,8 +293,8 @@ def _config(a) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "export": _export,
-            "evaluate": _evaluate, "list": _list, "config": _config}
+COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "encode": _encode,
+            "explore": _explore, "export": _export, "evaluate": _evaluate, "list": _list, "config": _config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,6 +71,9 @@ class Evaluator:
             batch = real.batch(keep, torch.Generator())
             x, labels = batch["x"].cpu(), batch["label"].cpu().numpy()
             feats, _ = self._classify(x)
+            self.data_cfg = data_cfg
+            self.real_x, self.real_labels = x, labels  # also the reference set of encoder metrics
+            self._test: tuple[torch.Tensor, np.ndarray] | None = None
             self.real_feats = feats
             self.real_stats = gaussian_stats(feats)
             self.data_hist = np.bincount(labels, minlength=info.num_classes) / len(labels)
@@ -109,6 +112,45 @@ class Evaluator:
             asked = torch.arange(n) % self.info.num_classes
             xc = generate(model, n, seed + 1, G, label=asked)
             m["conditional_accuracy"] = float((self._classify(xc)[1] == asked.numpy()).mean())
+        if model.encodes and not self.stacked:
+            m.update(self.encoder_metrics(model, G))
+        return m
+
+    def encoder_metrics(self, model: GANModel, G=None) -> dict[str, Any]:
+        """What the encoder knows of the classes, without having seen a label: 1-nearest-neighbour and linear-probe
+        accuracy of the codes of held-out images (the training images' codes as the reference), the accuracy of
+        each categorical code as a classifier (best one-to-one matching of categories to classes), and the share
+        of held-out images whose reconstruction G(E(x)) the classifier reads as their own label."""
+        from .metrics.latent import cluster_accuracy, linear_probe_accuracy, nearest_neighbour_accuracy
+
+        if self._test is None:
+            from .data import load_dataset
+
+            test = load_dataset(dataclasses.replace(self.data_cfg, split="test", flip=False))
+            keep = torch.arange(min(len(test), 10_000))
+            batch = test.batch(keep, torch.Generator())
+            self._test = batch["x"].cpu(), batch["label"].cpu().numpy()
+        x_test, y_test = self._test
+
+        def encode(x: torch.Tensor) -> np.ndarray:
+            with inference(model):
+                return torch.cat([model.encode_batch(part.to(model.device)).float().cpu()
+                                  for part in x.split(500)]).numpy()
+
+        codes_train, codes_test = encode(self.real_x), encode(x_test)
+        m: dict[str, Any] = {
+            "encoding_1nn_accuracy": nearest_neighbour_accuracy(codes_train, self.real_labels, codes_test, y_test),
+            "encoding_linear_accuracy": linear_probe_accuracy(codes_train, self.real_labels, codes_test, y_test),
+        }
+        names = model.code_names()
+        for name in model.categorical_codes():
+            column = codes_test[:, names.index(name)].astype(np.int64)
+            m[f"cluster_accuracy_{name}"] = cluster_accuracy(column, y_test)
+        G = G or getattr(model, model.ema_target)
+        with inference(model), inference(G):
+            recon = torch.cat([model.decode_batch(torch.from_numpy(part).to(model.device), G).float().cpu()
+                               for part in np.array_split(codes_test, max(1, len(codes_test) // 500))])
+        m["reconstruction_label_kept"] = float((self._classify(recon)[1] == y_test).mean())
         return m
 
 

@@ -99,15 +99,15 @@ def translate_tensor(model: GANModel, images: torch.Tensor, direction: str = "At
 # --------------------------------------------------------------------------------------------- files
 
 
-def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
-    """(source file, output path) for files, folders (recursively, keeping the layout below the folder; hidden
-    files left out) and glob patterns. An output keeps its input's name, and its format when Pillow writes it
-    (else PNG). Two inputs that would write the same output are an error, found before any work."""
+def find_inputs(inputs: list[str], out_dir: Path | None = None) -> list[tuple[Path, Path]]:
+    """(source file, its path relative to the folder it was found in) for files, folders (recursively; hidden
+    files left out) and glob patterns, in the order given (sorted within a folder or pattern). A folder that is
+    also `out_dir` is refused."""
     found: list[tuple[Path, Path]] = []
     for spec in inputs:
         path = Path(spec).expanduser()
         if path.is_dir():
-            if path.resolve() == out_dir.resolve():
+            if out_dir is not None and path.resolve() == out_dir.resolve():
                 raise GankitError(f"--out {out_dir} is also an input folder: choose another --out")
             # Files, and symlinks that lead nowhere (reported as skipped); directory links are not followed.
             files = sorted(p for p in path.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists()))
@@ -122,8 +122,15 @@ def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
             if not matches:
                 raise GankitError(f"{spec}: no such file or folder, and no file matches it as a pattern")
             found += [(p, Path(p.name)) for p in matches]
+    return found
+
+
+def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
+    """(source file, output path) for the inputs find_inputs() finds, keeping the layout below a folder. An output
+    keeps its input's name, and its format when Pillow writes it (else PNG). Two inputs that would write the same
+    output are an error, found before any work."""
     targets: dict[Path, Path] = {}
-    for source, rel in found:
+    for source, rel in find_inputs(inputs, out_dir):
         target = out_dir / rel if rel.suffix.lower() in WRITABLE else out_dir / rel.with_suffix(".png")
         if target in targets and targets[target].resolve() != source.resolve():
             raise GankitError(f"{targets[target]} and {source} would both be written to {target}; translate them "

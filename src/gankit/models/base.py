@@ -94,6 +94,11 @@ class GANModel(nn.Module):
     # True: an image-to-image model (batches hold "A" and "B"); it defines translator() instead of generate(),
     # and its sample_grid() gets a fixed batch of training images.
     translation: ClassVar[bool] = False
+    # True: the periodic sample grid also shows training images (sample_grid gets them as `batch=`).
+    display_data: ClassVar[bool] = False
+    # True: the model maps images back to latent codes (BiGAN's E, InfoGAN's Q): it defines code_names(),
+    # encode_batch() and decode_batch(), and `gankit encode` serves it.
+    encodes: ClassVar[bool] = False
     # Networks torch.compile must leave alone, with the reason shown to the user (see train/performance.py).
     no_compile: ClassVar[dict[str, str]] = {}
 
@@ -146,6 +151,40 @@ class GANModel(nn.Module):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what extra_state() returned."""
 
+    def code_names(self) -> list[str]:
+        """Encoding models: the name of each column encode() returns."""
+        raise GankitError(f"{self.cfg.name} has no encoder: 'gankit encode' serves bigan and infogan")
+
+    def categorical_codes(self) -> dict[str, int]:
+        """Encoding models: the columns of encode() that are categories (name -> number of categories)."""
+        return {}
+
+    def encode_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoding models: images in [-1, 1] at the model's size -> codes (N, len(code_names()))."""
+        raise GankitError(f"{self.cfg.name} has no encoder: 'gankit encode' serves bigan and infogan")
+
+    def decode_batch(self, codes: torch.Tensor, G: nn.Module | None = None) -> torch.Tensor:
+        """Encoding models: codes as encode_batch() returns them -> images in [-1, 1] (G, or the EMA copy)."""
+        raise GankitError(f"{self.cfg.name} has no encoder: 'gankit encode' serves bigan and infogan")
+
+    def explore_grid(self, code: str, values: torch.Tensor, rows: int, generator: torch.Generator,
+                     G: nn.Module) -> tuple[torch.Tensor, int]:
+        """Models with named latent codes (InfoGAN): a traversal grid varying `code`, and its row length."""
+        raise GankitError(f"{self.cfg.name} has no named latent codes to explore: 'gankit explore' serves infogan")
+
+    def encode(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images as floats in [0, 1], (N, C, H, W) of any size (resized to the model's) -> codes (N, D), columns
+        named by code_names()."""
+        from ..encode import encode_tensor
+
+        return encode_tensor(self, images, batch_size)[0]
+
+    def reconstruct(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images in [0, 1] -> G(E(x)) in [0, 1], at the model's size."""
+        from ..encode import encode_tensor
+
+        return encode_tensor(self, images, batch_size, reconstruct=True)[1]
+
     def translate(self, images: torch.Tensor, direction: str = "AtoB", seed: int = 0) -> torch.Tensor:
         """Images as floats in [0, 1], (N, C, H, W) of any size -> their translations, same size, in [0, 1]."""
         from ..translate import translate_tensor
@@ -197,11 +236,11 @@ class GANModel(nn.Module):
         """Images for the periodic sample grid and its row length (None: square)."""
         return self.generate(n, generator=generator, G=G), None
 
-    def adam(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+    def adam(self, net: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
         """Adam over `net` with the config's betas; the fused kernel (one launch for all tensors) where this
         PyTorch has one for the device, else the multi-tensor one."""
         return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.cfg.beta1, self.cfg.beta2),
-                                **fast_optimizer_kwargs(self.device))
+                                weight_decay=weight_decay, **fast_optimizer_kwargs(self.device))
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
         """zero_grad (to None: no memset), backward (scaled in fp16), gradients averaged across processes,

@@ -2,10 +2,12 @@
 
 from .build import make_discriminator, make_generator, packed
 from .discriminators import DCGANDiscriminator, PatchDiscriminator, check_patch_size, receptive_field
-from .generators import DCGANGenerator, ResnetGenerator, UNetGenerator
+from .encoders import ConvEncoder
+from .generators import DCGANGenerator, FCConvGenerator, ResnetGenerator, UNetGenerator
 from .init import dcgan_init
-from .mlp import MLPDiscriminator, MLPGenerator
+from .mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, MLPImageGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "PatchDiscriminator",
-           "ResnetGenerator", "UNetGenerator", "check_patch_size", "dcgan_init", "make_discriminator",
-           "make_generator", "packed", "receptive_field"]
+__all__ = ["ConvEncoder", "DCGANDiscriminator", "DCGANGenerator", "FCConvGenerator", "MLPDiscriminator",
+           "MLPEncoder", "MLPGenerator", "MLPImageGenerator", "PatchDiscriminator", "ResnetGenerator",
+           "UNetGenerator", "check_patch_size", "dcgan_init", "make_discriminator", "make_generator", "packed",
+           "receptive_field"]

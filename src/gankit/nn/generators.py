@@ -55,6 +55,50 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
+def fc_conv_stages(img_size: int, who: str) -> int:
+    """Stride-2 stages between the small map of an FC-conv network and `img_size`: at least 2 (28 -> 7, 32 -> 8, the
+    InfoGAN paper's MNIST nets), more until the small map is at most 8 pixels (64 -> 8 in 3). The size must halve
+    exactly at every stage."""
+    stages = 2
+    while img_size / 2**stages > 8:
+        stages += 1
+    if img_size < 8 or img_size % 2**stages:
+        raise ConfigError(f"{who} needs data.img_size divisible by {2**stages} (e.g. 28, 32, 64), got {img_size}")
+    return stages
+
+
+class FCConvGenerator(nn.Module):
+    """z -> image: two fully connected layers, then stride-2 transposed convolutions (Chen et al. 2016, InfoGAN's
+    MNIST generator, appendix C.1).
+
+    FC `hidden` (1024), FC to a (img_size / 2**stages)^2 map of `base_channels * 2**(stages-1)` channels, each with
+    batch norm and ReLU; then 4x4 stride-2 transposed convs halving the width, with batch norm and ReLU, and a last
+    one to `img_channels` with tanh. For 28x28 and base_channels=64: FC 1024, FC 7x7x128, up 64, up 1, the paper's.
+    """
+
+    def __init__(self, z_dim: int, img_size: int, img_channels: int, base_channels: int = 64, hidden: int = 1024):
+        super().__init__()
+        stages = fc_conv_stages(img_size, "the FC-conv generator")
+        width, side = base_channels * 2 ** (stages - 1), img_size // 2**stages
+        self.start = (width, side, side)
+        self.fc = nn.Sequential(
+            nn.Linear(z_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+            # Batch norm over the flattened map, one statistic per unit (as the paper's code normalises it).
+            nn.Linear(hidden, width * side * side, bias=False), nn.BatchNorm1d(width * side * side),
+            nn.ReLU(inplace=True),
+        )
+        layers: list[nn.Module] = []
+        for _ in range(stages - 1):
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width // 2),
+                       nn.ReLU(inplace=True)]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, img_channels, 4, 2, 1), nn.Tanh()]
+        self.up = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.up(self.fc(z).view(-1, *self.start))
+
+
 NORMS = ("batch", "instance")
 
 

@@ -24,22 +24,51 @@ class MLPGenerator(nn.Module):
         return self.net(z)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPImageGenerator(MLPGenerator):
+    """z -> image: MLPGenerator's hidden layers, then a tanh output reshaped to (C, H, W). The permutation-invariant
+    generator of BiGAN's MNIST experiments (Donahue et al. 2017: two layers of 1024 units)."""
+
+    def __init__(self, z_dim: int, img_size: int, img_channels: int, width: int, depth: int):
+        super().__init__(z_dim, img_channels * img_size * img_size, width, depth)
+        self.shape = (img_channels, img_size, img_size)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(z)).view(-1, *self.shape)
+
+
+class MLPEncoder(nn.Module):
+    """x (a vector, or an image read as one: permutation-invariant) -> `out_dim` outputs through `depth` hidden
+    layers of `width` units with LeakyReLU, batch norm on all but the first when `norm`. `features(x)` is the last
+    hidden layer; out_dim=0 leaves the head out (a pathway of a larger network)."""
+
+    def __init__(self, in_dim: int, out_dim: int, width: int, depth: int, leak: float = 0.2, norm: bool = False):
+        super().__init__()
+        layers: list[nn.Module] = []
+        d = in_dim
+        for i in range(depth):
+            layers.append(nn.Linear(d, width))
+            if norm and i > 0:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(nn.LeakyReLU(leak, inplace=True))
+            d = width
+        self.body = nn.Sequential(*layers)
+        self.features_dim = d
+        self.head = nn.Linear(d, out_dim) if out_dim else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)
+        return h if self.head is None else self.head(h)
+
+
+class MLPDiscriminator(MLPEncoder):
     """x -> one logit through `depth` hidden LeakyReLU(0.2) layers of `width` units, no normalisation (so it
     also serves as a WGAN-GP critic, whose penalty is per sample)."""
 
     def __init__(self, in_dim: int, width: int, depth: int, leak: float = 0.2):
-        super().__init__()
-        layers: list[nn.Module] = []
-        d = in_dim
-        for _ in range(depth):
-            layers += [nn.Linear(d, width), nn.LeakyReLU(leak, inplace=True)]
-            d = width
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(d, 1)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        super().__init__(in_dim, 1, width, depth, leak, norm=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x)).flatten()
+        return super().forward(x).flatten()

@@ -154,17 +154,22 @@ class Trainer:
                 images, nrow = model.sample_grid(n, None, None, batch=self.display_batch(n, seed))
             return model.for_display(images), nrow
         G = self.ema.copy if self.ema else getattr(model, model.ema_target)
-        with inference(G):
-            images, nrow = model.sample_grid(n, model.seeded(seed), G)
+        shown = {"batch": self.display_batch(n, seed)} if model.display_data else {}
+        with inference(model), inference(G):
+            images, nrow = model.sample_grid(n, model.seeded(seed), G, **shown)
         return model.for_display(images), nrow
 
     def display_batch(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         """At most 8 training samples, the same ones every time, read without moving the training stream."""
         if self._display is None:
             count = min(8, n, len(self.dataset))
-            indices = torch.linspace(0, len(self.dataset) - 1, count).round().long().tolist()
-            images, _ = collate([self.dataset[(i, mix(seed, i))] for i in indices])
-            self._display = {key: uint8_to_unit(v.to(self.device)) for key, v in images.items()}
+            indices = torch.linspace(0, len(self.dataset) - 1, count).round().long()
+            if hasattr(self.dataset, "batch"):  # in-memory sets: already on the device, in the model's range
+                self._display = self.dataset.batch(indices, torch.Generator().manual_seed(seed))
+            else:
+                images, _ = collate([self.dataset[(i, mix(seed, i))] for i in indices.tolist()])
+                images = images if isinstance(images, dict) else {"x": images}
+                self._display = {key: uint8_to_unit(v.to(self.device)) for key, v in images.items()}
         return self._display
 
     # --------------------------------------------------------------------------------------- loop
