@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from gankit.cli import main
+from gankit.registry import MODELS
 
 from .conftest import TINY
 
@@ -17,8 +18,7 @@ def sets(*extra):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "dcgan", "--set", "model.bogus=1"], "unknown config key 'model.bogus'"),
-    (["train", "dcgn"], "unknown model 'dcgn' (did you mean 'dcgan'?); valid: bigan, cgan, cyclegan, dcgan, gan, "
-                        "infogan, lsgan, pix2pix, wgan, wgan-gp"),
+    (["train", "dcgn"], "unknown model 'dcgn' (did you mean 'dcgan'?); valid: " + ", ".join(MODELS.names())),
     (["train", "dcgan", "--data", "mnst"], "unknown dataset 'mnst' (did you mean 'mnist'?)"),
     (["train", "dcgan", "--set", "data.img_size=24"], "power of two"),
     (["trian"], "did you mean 'train'"),

@@ -37,6 +37,12 @@ EXAMPLES = {
   gankit explore runs/006-infogan-mnist --code c1 --out c1.png       # one row per category
   gankit explore runs/006-infogan-mnist --code c2 --out c2.png       # c2 from -2 to 2 across, a category per row
   gankit explore models/infogan --code c3 --range -1 1 --steps 5 --out c3.png""",
+    "score": """examples:
+  gankit score runs/007-anogan-mnist test/ --out scores.csv                   # f-AnoGAN's encoder: one pass
+  gankit score runs/007-anogan-mnist test/ --out scores.csv --scorer latent   # AnoGAN's 500-step latent search
+  gankit score runs/007-anogan-mnist scans/ --out s.csv --maps maps/ --calibrate normal/   # heat maps, yes/no""",
+    "classify": """examples:
+  gankit classify runs/008-triplegan-mnist photos/ --out labels.csv          # label and probabilities""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
     "evaluate": """examples:
@@ -134,6 +140,29 @@ def _parser() -> argparse.ArgumentParser:
                    help="columns of a categorical code, rows of a continuous one without categories (default 10)")
     x.add_argument("--seed", type=int, default=0)
     x.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    sc = sub.add_parser("score", help="anomaly scores for images with an AnoGAN model", epilog=EXAMPLES["score"],
+                        formatter_class=fmt)
+    sc.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    sc.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    sc.add_argument("--out", required=True, metavar="FILE.csv", help="file, score (and anomaly yes/no)")
+    sc.add_argument("--scorer", choices=["encoder", "latent"], help="default: the model's (model.scorer)")
+    sc.add_argument("--maps", metavar="DIR", help="also write each image beside its residual heat map")
+    sc.add_argument("--calibrate", nargs="+", metavar="NORMAL", help="normal images: the threshold is the "
+                                                                      "--quantile of their scores")
+    sc.add_argument("--quantile", type=float, default=0.95, help="of the normal scores (default 0.95)")
+    sc.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per forward (default 64)")
+    sc.add_argument("--seed", type=int, default=0, help="the latent search's starting points")
+    sc.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cl = sub.add_parser("classify", help="class probabilities for images with a Triple-GAN model",
+                        epilog=EXAMPLES["classify"], formatter_class=fmt)
+    cl.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    cl.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    cl.add_argument("--out", required=True, metavar="FILE.csv", help="file, label, class index, probabilities")
+    cl.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per forward (default 256)")
+    cl.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
@@ -252,6 +281,33 @@ def _explore(a) -> int:
     return 0
 
 
+def _score(a) -> int:
+    from .api import load
+    from .errors import GankitError
+    from .score import score_files
+
+    if a.batch_size < 1:
+        raise GankitError("--batch-size must be at least 1")
+    model = load(a.model_dir, device=a.device)
+    files, scores, threshold = score_files(model, a.inputs, a.out, a.scorer, a.maps, a.calibrate, a.quantile,
+                                           a.batch_size, a.seed, progress=not a.quiet)
+    flagged = "" if threshold is None else f"; {int((scores > threshold).sum())} above the threshold {threshold:.6g}"
+    print(f"{len(files)} images scored to {a.out}{flagged}" + (f"; heat maps in {a.maps}" if a.maps else ""))
+    return 0
+
+
+def _classify(a) -> int:
+    from .api import load
+    from .classify import classify_files
+    from .errors import GankitError
+
+    if a.batch_size < 1:
+        raise GankitError("--batch-size must be at least 1")
+    files, _ = classify_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.batch_size)
+    print(f"{len(files)} images classified to {a.out}")
+    return 0
+
+
 def _export(a) -> int:
     from .api import export
 
@@ -294,7 +350,8 @@ def _config(a) -> int:
 
 
 COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "encode": _encode,
-            "explore": _explore, "export": _export, "evaluate": _evaluate, "list": _list, "config": _config}
+            "explore": _explore, "score": _score, "classify": _classify, "export": _export, "evaluate": _evaluate,
+            "list": _list, "config": _config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -169,6 +169,10 @@ class DataConfig:
     in_channels: int | None = None  # translation data: channels of the input domain (None: from its files)
     split: Literal["train", "test", "all"] = "train"
     workers: int = 0  # DataLoader worker processes for folders (0: decode in the training process)
+    # Labelled sets: classes left out of the data (anomaly detection trains on "normal" classes only), and
+    # semi-supervised training: keep the labels of only this many images per class (0: all labels).
+    exclude_classes: list[int] = field(default_factory=list)
+    labels_per_class: int = 0
 
     def __post_init__(self) -> None:
         _fail_if(self.img_size is not None and self.img_size < 4, "'data.img_size' must be at least 4")
@@ -176,6 +180,8 @@ class DataConfig:
         _fail_if(self.in_channels not in (None, 1, 3), "'data.in_channels' must be 1 or 3")
         _fail_if(self.load_size is not None and self.load_size < 1, "'data.load_size' must be positive")
         _fail_if(self.workers < 0, "'data.workers' must be 0 or more")
+        _fail_if(self.labels_per_class < 0, "'data.labels_per_class' must be 0 (all labels) or more")
+        _fail_if(any(c < 0 for c in self.exclude_classes), "'data.exclude_classes' lists class indices (0, 1, ...)")
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Using a model's latent space: `gankit encode` (images -> codes, and x beside its reconstruction) and
 `gankit explore` (a traversal grid of one code with everything else fixed).
 
-Encoders take images of the model's size; others are resized to it (antialiased bilinear) and converted to its
-channels (luma for colour into a grayscale model), so any picture can be encoded.
+Encoders take images of the model's size; others are brought to it as its training data was (resized, antialiased
+bilinear; or zero-padded when it trained with data.fit=pad) and converted to its channels (luma for colour into a
+grayscale model), so any picture can be encoded.
 """
 
 from __future__ import annotations
@@ -40,8 +41,13 @@ def to_model_input(model: GANModel, images: torch.Tensor) -> torch.Tensor:
     channels, size = model.info.img_channels, model.info.img_size
     if x.shape[1] != channels:
         x = (x * LUMA.to(x.device)).sum(1, keepdim=True) if channels == 1 else x.expand(-1, 3, -1, -1)
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    h, w = x.shape[-2:]
+    if (h, w) != (size, size):
+        if model.info.fit == "pad" and h <= size and w <= size:  # as in training: centred on black
+            top, left = (size - h) // 2, (size - w) // 2
+            x = F.pad(x, (left, size - w - left, top, size - h - top))
+        else:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x.clamp(0, 1) * 2 - 1
 
 
@@ -59,13 +65,23 @@ def encode_tensor(model: GANModel, images: torch.Tensor, batch_size: int = 256, 
     return torch.cat(codes), torch.cat(recons) if reconstruct else None
 
 
-def read_images(paths: list[Path], channels: int) -> list[torch.Tensor]:
-    """Each file as a (C, H, W) tensor in [0, 1], in the model's channels."""
+def load_images(model: GANModel, paths: list[Path]) -> torch.Tensor:
+    """Image files in the model's channels, each resized alone to the model's size: (N, C, S, S) in [0, 1], on the
+    CPU, ready to share a batch."""
     out = []
     for path in paths:
         with Image.open(path) as img:
-            out.append(pil_to_tensor(to_mode(img, channels)).float() / 255)
-    return out
+            t = pil_to_tensor(to_mode(img, model.info.img_channels)).float() / 255
+        out.append((to_model_input(model, t[None]).cpu() + 1) / 2)
+    return torch.cat(out) if out else torch.zeros(0, model.info.img_channels, model.info.img_size,
+                                                  model.info.img_size)
+
+
+def image_files(inputs: list[str], where: str) -> list[Path]:
+    """The readable images among files, folders and globs; the others are skipped and counted on stderr."""
+    files = [source for source, _ in find_inputs(inputs)]
+    good, _ = scan_images(files, where)
+    return [f for f, ok in zip(files, good) if ok]
 
 
 def encode_files(model: GANModel, inputs: list[str], out: str | Path, reconstruct: str | Path | None = None,
@@ -80,20 +96,17 @@ def encode_files(model: GANModel, inputs: list[str], out: str | Path, reconstruc
         raise GankitError(f"--out must end in .npy or .csv, got {out.name}")
     if reconstruct is not None and Path(reconstruct).suffix.lower() != ".png":
         raise GankitError(f"--reconstruct writes a PNG grid: give a FILE.png, got {Path(reconstruct).name}")
-    files = [source for source, _ in find_inputs(inputs)]
-    good, _ = scan_images(files, "encode")
-    files = [f for f, ok in zip(files, good) if ok]
+    files = image_files(inputs, "encode")
     codes, shown = [], []
     bar = tqdm(total=len(files), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     for start in range(0, len(files), batch_size):
         chunk = files[start:start + batch_size]
-        # Files may differ in size: each is brought to the model's size alone, then they share one forward.
-        x = torch.cat([to_model_input(model, t[None]) for t in read_images(chunk, model.info.img_channels)])
+        x = load_images(model, chunk)
         room = 32 - sum(len(a) for a, _ in shown)  # the grid shows the first 32 images
-        c, r = encode_tensor(model, (x + 1) / 2, batch_size, reconstruct=reconstruct is not None and room > 0)
+        c, r = encode_tensor(model, x, batch_size, reconstruct=reconstruct is not None and room > 0)
         codes.append(c)
         if r is not None:
-            shown.append(((x[:room].cpu() + 1) / 2, r[:room]))
+            shown.append((x[:room], r[:room]))
         bar.update(len(chunk))
     bar.close()
     codes_all = torch.cat(codes) if codes else torch.zeros(0, len(model.code_names()))

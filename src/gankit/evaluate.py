@@ -49,6 +49,8 @@ class Evaluator:
 
         self.info = info
         self.name = data_cfg.spec.split(":")[0]
+        # Evaluation reads every label of the images a run trained on (a semi-supervised run hid most of them).
+        data_cfg = dataclasses.replace(data_cfg, labels_per_class=0)
         self.stacked = self.name == "stacked-mnist"
         with torch.random.fork_rng():  # never disturb a training run's random state
             if not info.is_image:
@@ -112,9 +114,40 @@ class Evaluator:
             asked = torch.arange(n) % self.info.num_classes
             xc = generate(model, n, seed + 1, G, label=asked)
             m["conditional_accuracy"] = float((self._classify(xc)[1] == asked.numpy()).mean())
-        if model.encodes and not self.stacked:
-            m.update(self.encoder_metrics(model, G))
+        if not self.stacked:
+            if model.encodes:
+                m.update(self.encoder_metrics(model, G))
+            if model.classifies:
+                x_test, y_test = self.test_set()
+                with inference(model):
+                    pred = torch.cat([model.classify_batch(part.to(model.device)).argmax(1).cpu()
+                                      for part in x_test.split(500)])
+                m["classify_accuracy"] = float((pred.numpy() == y_test).mean())
+            if model.scores_anomalies and self.data_cfg.exclude_classes:
+                m.update(self.anomaly_metrics(model))
         return m
+
+    def test_set(self) -> tuple[torch.Tensor, np.ndarray]:
+        """The held-out split with every class and label (10,000 images at most), in [-1, 1], and its labels."""
+        if self._test is None:
+            from .data import load_dataset
+
+            test = load_dataset(dataclasses.replace(self.data_cfg, split="test", flip=False, exclude_classes=[]))
+            batch = test.batch(torch.arange(min(len(test), 10_000)), torch.Generator())
+            self._test = batch["x"].cpu(), batch["label"].cpu().numpy()
+        return self._test
+
+    def anomaly_metrics(self, model: GANModel) -> dict[str, Any]:
+        """A run trained without some classes: how well the encoder scorer (one pass, f-AnoGAN) tells them apart in
+        the held-out split (AUROC, the left-out classes positive)."""
+        from sklearn.metrics import roc_auc_score
+
+        x_test, y_test = self.test_set()
+        with inference(model):
+            scores = torch.cat([model.anomaly_scores(part.to(model.device), "encoder")[0].float().cpu()
+                                for part in x_test.split(500)])
+        anomalous = np.isin(y_test, self.data_cfg.exclude_classes)
+        return {"anomaly_auroc_encoder": float(roc_auc_score(anomalous, scores.numpy()))}
 
     def encoder_metrics(self, model: GANModel, G=None) -> dict[str, Any]:
         """What the encoder knows of the classes, without having seen a label: 1-nearest-neighbour and linear-probe
@@ -123,14 +156,7 @@ class Evaluator:
         of held-out images whose reconstruction G(E(x)) the classifier reads as their own label."""
         from .metrics.latent import cluster_accuracy, linear_probe_accuracy, nearest_neighbour_accuracy
 
-        if self._test is None:
-            from .data import load_dataset
-
-            test = load_dataset(dataclasses.replace(self.data_cfg, split="test", flip=False))
-            keep = torch.arange(min(len(test), 10_000))
-            batch = test.batch(keep, torch.Generator())
-            self._test = batch["x"].cpu(), batch["label"].cpu().numpy()
-        x_test, y_test = self._test
+        x_test, y_test = self.test_set()
 
         def encode(x: torch.Tensor) -> np.ndarray:
             with inference(model):
@@ -216,7 +242,7 @@ def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path |
         data_cfg = resolve_config({"model": {"name": model.cfg.name}, **_yaml(path / "config.yaml")}).data
     else:
         data_cfg = DataConfig(spec=model.info.name, img_size=model.info.img_size or None,
-                              channels=model.info.img_channels or None)
+                              channels=model.info.img_channels or None, fit=model.info.fit)
     evaluator = make_evaluator(data_cfg, model.info, progress=progress)
     metrics = {"step": getattr(model, "trained_steps", None), **evaluator(model, n=n, seed=seed)}
     if out is not None:

@@ -67,3 +67,10 @@ def scatter(points: torch.Tensor, dataset=None, size: int = 512) -> Image.Image:
             draw.line((cx - 6, cy, cx + 6, cy), fill=(220, 0, 0), width=2)
             draw.line((cx, cy - 6, cx, cy + 6), fill=(220, 0, 0), width=2)
     return img
+
+
+def heat(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) values in [0, 1] -> (N, 3, H, W) colours from black through red and yellow to white, so the
+    brightest residuals stand out at a glance."""
+    x = x.clamp(0, 1)
+    return torch.cat([(3 * x).clamp(0, 1), (3 * x - 1).clamp(0, 1), (3 * x - 2).clamp(0, 1)], 1)

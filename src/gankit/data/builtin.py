@@ -35,6 +35,8 @@ def _tensor_set(name: str, images: np.ndarray, labels: np.ndarray | None, cfg: D
         fit=cfg.fit,
         flip=bool(cfg.flip),
         class_names=class_names,
+        exclude_classes=cfg.exclude_classes,
+        labels_per_class=cfg.labels_per_class,
     )
 
 

@@ -134,6 +134,17 @@ class ImageFolder(SkipsLateFailures, torch.utils.data.Dataset):
         files, classes = _list_files(self.root)
         if not files:
             raise DataError(f"folder:{root} holds no files (expected images, or one sub-folder per class)")
+        if cfg.labels_per_class:
+            raise DataError("data.labels_per_class works with the built-in labelled sets (digits, mnist, "
+                            "fashion-mnist); for a folder, pass the labelled and unlabelled images yourself")
+        if cfg.exclude_classes:
+            if not classes:
+                raise DataError(f"data.exclude_classes needs class sub-folders; folder:{root} is flat")
+            bad = [c for c in cfg.exclude_classes if c >= len(classes)]
+            if bad:
+                raise DataError(f"data.exclude_classes: folder:{root} has classes 0..{len(classes) - 1} "
+                                f"({', '.join(classes)}), got {bad}")
+            files = [(f, label) for f, label in files if label not in cfg.exclude_classes]
         good, self.skipped = scan_images([f for f, _ in files], f"folder:{root}")
         self.files = [(str(f), label) for (f, label), ok in zip(files, good) if ok]
         self.cfg = cfg

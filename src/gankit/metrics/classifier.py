@@ -133,6 +133,8 @@ def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
     """The cached classifier for this dataset at this size, trained on its 'train' split (test: 'test')."""
     from ..data import load_dataset  # late: data imports models which import metrics users
 
+    # The yardstick knows every class and every label, whatever subset a run trained on.
+    cfg = dataclasses.replace(cfg, exclude_classes=[], labels_per_class=0)
     train = load_dataset(dataclasses.replace(cfg, split="train", flip=False))
     info = train.info
     key = _key(cfg, info)

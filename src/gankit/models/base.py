@@ -39,6 +39,9 @@ class DataInfo:
     # (img_channels is then the output domain's). Empty / 0 for everything else.
     kind: str = ""
     in_channels: int = 0
+    # How smaller images were brought to img_size in training ("resize" or "pad", data.fit): encode, score and
+    # classify bring new images to the model's size the same way.
+    fit: str = "resize"
 
     @property
     def is_image(self) -> bool:
@@ -99,6 +102,9 @@ class GANModel(nn.Module):
     # True: the model maps images back to latent codes (BiGAN's E, InfoGAN's Q): it defines code_names(),
     # encode_batch() and decode_batch(), and `gankit encode` serves it.
     encodes: ClassVar[bool] = False
+    # True: anomaly_scores() is defined (`gankit score`); classify_batch() is defined (`gankit classify`).
+    scores_anomalies: ClassVar[bool] = False
+    classifies: ClassVar[bool] = False
     # Networks torch.compile must leave alone, with the reason shown to the user (see train/performance.py).
     no_compile: ClassVar[dict[str, str]] = {}
 
@@ -171,6 +177,16 @@ class GANModel(nn.Module):
                      G: nn.Module) -> tuple[torch.Tensor, int]:
         """Models with named latent codes (InfoGAN): a traversal grid varying `code`, and its row length."""
         raise GankitError(f"{self.cfg.name} has no named latent codes to explore: 'gankit explore' serves infogan")
+
+    def anomaly_scores(self, x: torch.Tensor, scorer: str | None = None, z0: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Anomaly scorers (AnoGAN): images in [-1, 1] -> (one score per image, the G(z) each was compared with);
+        `z0` starts a latent search."""
+        raise GankitError(f"{self.cfg.name} does not score anomalies: 'gankit score' serves anogan")
+
+    def classify_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Classifiers (Triple-GAN's C): images in [-1, 1] at the model's size -> class probabilities (N, K)."""
+        raise GankitError(f"{self.cfg.name} has no classifier: 'gankit classify' serves triplegan")
 
     def encode(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Images as floats in [0, 1], (N, C, H, W) of any size (resized to the model's) -> codes (N, D), columns

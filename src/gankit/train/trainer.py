@@ -229,8 +229,10 @@ class Trainer:
                 self.ema.update()
             # Interval means accumulate on the device; values are read back only at logging points.
             values = torch.stack([v.float() for v in stats.values()])
-            if sums is None:
-                keys, sums = list(stats), torch.zeros_like(values)
+            if sums is None or len(stats) != len(keys) or list(stats) != keys:
+                # The first step, or a model that moved to another stage with other losses (AnoGAN's encoder):
+                # a new interval starts.
+                keys, sums, count = list(stats), torch.zeros_like(values), 0
             sums += values
             count += 1
             log_step = self.step % cfg.log_every == 0 or self.step == cfg.steps

@@ -1,0 +1,45 @@
+"""`gankit classify`: class probabilities for image files from a model with a classifier (Triple-GAN's C)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+from .encode import image_files, load_images, to_model_input
+from .errors import GankitError
+from .models.base import GANModel, inference
+
+
+def classify_tensor(model: GANModel, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Images in [0, 1] (any size, 1 or 3 channels) -> class probabilities (N, K) on the CPU."""
+    if not model.classifies:
+        raise GankitError(f"{model.cfg.name} has no classifier: 'gankit classify' serves triplegan")
+    out = []
+    with inference(model):
+        for chunk in images.split(batch_size):
+            out.append(model.classify_batch(to_model_input(model, chunk)).float().cpu())
+    return torch.cat(out)
+
+
+def classify_files(model: GANModel, inputs: list[str], out: str | Path, batch_size: int = 256
+                   ) -> tuple[list[Path], torch.Tensor]:
+    """A CSV with, per image, its most likely class (name and index) and every class's probability."""
+    if not model.classifies:
+        raise GankitError(f"{model.cfg.name} has no classifier: 'gankit classify' serves triplegan")
+    out = Path(out)
+    if out.suffix.lower() != ".csv":
+        raise GankitError(f"--out writes a CSV: give a FILE.csv, got {out.name}")
+    files = image_files(inputs, "classify")
+    probs = torch.cat([classify_tensor(model, load_images(model, files[i:i + batch_size]), batch_size)
+                       for i in range(0, len(files), batch_size)])
+    names = model.info.class_names or [str(k) for k in range(probs.shape[1])]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "label", "class", *(f"p_{name}" for name in names)])
+        for path, p in zip(files, probs.tolist()):
+            k = max(range(len(p)), key=p.__getitem__)
+            writer.writerow([str(path), names[k], k, *(f"{v:.6g}" for v in p)])
+    return files, probs

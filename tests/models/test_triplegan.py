@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from gankit.config import resolve_config
+from gankit.errors import ConfigError
+from gankit.models import DataInfo
+from gankit.models.triplegan import TripleGAN, entropy
+
+
+def make(**model):
+    cfg = resolve_config({"model": {"name": "triplegan", "z_dim": 8, "g_width": 32, "base_channels": 8, **model}})
+    return TripleGAN(cfg.model, DataInfo("t", 16, 1, num_classes=4))
+
+
+def semi_batch(n=8):
+    return {"x": torch.rand(n, 1, 16, 16) * 2 - 1, "x_l": torch.rand(n, 1, 16, 16) * 2 - 1,
+            "label_l": torch.arange(n) % 4}
+
+
+def test_c_outputs_a_distribution_and_g_draws_by_label():
+    model = make().eval()
+    p = model.classify_batch(torch.rand(5, 1, 16, 16) * 2 - 1)
+    assert p.shape == (5, 4) and (p >= 0).all() and torch.allclose(p.sum(1), torch.ones(5))
+    assert model.generate(6, label=2).shape == (6, 1, 16, 16)
+    images, cols = model.sample_grid(16, None, model.G)
+    assert images.shape == (16, 1, 16, 16) and cols == 4
+
+
+@pytest.mark.parametrize("supervised", [False, True])
+def test_train_step_moves_c_g_and_d(supervised):
+    torch.manual_seed(0)
+    model = make()
+    model.optimizers = model.configure_optimizers()
+    assert set(model.optimizers) == {"C", "D", "G"}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = {"x": torch.rand(8, 1, 16, 16) * 2 - 1, "label": torch.arange(8) % 4} if supervised else semi_batch()
+    stats = model.train_step(lambda: batch, 0)
+    assert set(stats) == {"D/loss", "G/loss", "C/loss", "C/labelled"}
+    assert all(torch.isfinite(v) for v in stats.values())
+    for net in ("G.", "D.", "C."):
+        assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items() if k.startswith(net))
+
+
+def test_pseudo_discriminative_loss_starts_at_rp_from(monkeypatch):
+    import gankit.models.triplegan as tg
+
+    model = make(rp_from=0.5)
+    model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 10}}).train)
+    assert model.rp_step == 5
+    model.optimizers = model.configure_optimizers()
+    calls = []
+    real = tg.categorical_code_loss
+    monkeypatch.setattr(tg, "categorical_code_loss", lambda logits, y: calls.append(len(y)) or real(logits, y))
+    model.train_step(lambda: semi_batch(), 4)
+    assert len(calls) == 1  # R_L only
+    model.train_step(lambda: semi_batch(), 5)
+    assert len(calls) == 3  # R_L and R_P
+
+
+def test_entropy_closed_form():
+    assert entropy(torch.zeros(3, 4)).item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
+    assert entropy(torch.tensor([[100.0, 0, 0, 0]])).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_needs_labelled_images():
+    cfg = resolve_config({"model": {"name": "triplegan"}})
+    with pytest.raises(ConfigError, match="has no labels"):
+        TripleGAN(cfg.model, DataInfo("folder", 16, 1))
