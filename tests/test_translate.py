@@ -86,6 +86,8 @@ def test_globs_are_expanded(models, tmp_path):
     (["{p2p}", "{img}", "{img2}", "--out", "{out}"], "would both be written"),
     (["{p2p}", "{img}", "--out", "{out}", "--batch-size", "0"], "--batch-size must be at least 1"),
     (["{dcgan}", "{img}", "--out", "{out}"], "does not translate images"),
+    (["{p2p}", "{img}", "--out", "{out}", "--attrs", "blond=1"], "pix2pix takes no target"),
+    (["{p2p}", "{img}", "--out", "{out}", "--all-domains"], "are for stargan"),
 ])
 def test_bad_translate_input_is_one_line_and_exit_2(models, tmp_path, capsys, args, fragment):
     (tmp_path / "d" / "deeper").mkdir(parents=True)

@@ -28,7 +28,9 @@ EXAMPLES = {
     "translate": """examples:
   gankit translate runs/004-pix2pix-paired photos/*.jpg --out translated/
   gankit translate models/horse2zebra ~/horses --out zebras --grid zebras.png
-  gankit translate models/horse2zebra ~/zebras --out horses --direction BtoA    # CycleGAN: either way""",
+  gankit translate models/horse2zebra ~/zebras --out horses --direction BtoA    # CycleGAN: either way
+  gankit translate runs/009-stargan-mnist-attrs digits/ --out red --attrs "red=1,thick=1"   # StarGAN: a target
+  gankit translate runs/009-stargan-mnist-attrs digits/ --out all --all-domains --grid grid.png""",
     "encode": """examples:
   gankit encode runs/005-bigan-mnist ~/digits --out codes.npy                 # E(x): one row per image
   gankit encode runs/005-bigan-mnist ~/digits --out codes.csv --reconstruct rec.png   # x beside G(E(x))
@@ -106,12 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
-    tr = sub.add_parser("translate", help="translate images with a pix2pix or CycleGAN model",
+    tr = sub.add_parser("translate", help="translate images with a pix2pix, CycleGAN or StarGAN model",
                         epilog=EXAMPLES["translate"], formatter_class=fmt)
     tr.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
     tr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     tr.add_argument("--out", required=True, metavar="DIR", help="output folder (file names are kept)")
     tr.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="CycleGAN: which generator")
+    tr.add_argument("--attrs", metavar="NAME=0|1,...", help="StarGAN: the target attributes (the others kept)")
+    tr.add_argument("--domain", metavar="NAME", help="StarGAN: a target domain (a group member or attribute)")
+    tr.add_argument("--all-domains", action="store_true", help="StarGAN: every domain, one sub-folder each")
     tr.add_argument("--grid", metavar="FILE.png", help="also write inputs and outputs side by side")
     tr.add_argument("--batch-size", type=int, default=8, metavar="N", help="images per forward (default 8)")
     tr.add_argument("--seed", type=int, default=0, help="dropout noise (pix2pix's test mode)")
@@ -252,8 +257,15 @@ def _translate(a) -> int:
     model = load(a.model_dir, device=a.device)
     if not model.translation:
         raise GankitError(f"{model.cfg.name} does not translate images; use 'gankit sample'")
+    targets = None
+    if a.all_domains:
+        if a.attrs or a.domain:
+            raise GankitError("--all-domains translates to every domain: leave out --attrs and --domain")
+        targets = model.all_targets()
+    elif a.attrs or a.domain:
+        targets = [("", model.parse_target(a.attrs, a.domain))]
     written = translate_files(model, a.inputs, a.out, a.direction, a.grid, a.batch_size, a.seed,
-                              progress=not a.quiet)
+                              progress=not a.quiet, targets=targets)
     print(f"{len(written)} images written to {a.out}" + (f"; grid: {a.grid}" if a.grid else ""))
     return 0
 

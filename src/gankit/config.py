@@ -173,6 +173,13 @@ class DataConfig:
     # semi-supervised training: keep the labels of only this many images per class (0: all labels).
     exclude_classes: list[int] = field(default_factory=list)
     labels_per_class: int = 0
+    # Multi-domain data (StarGAN): attributes to use from an attribute table (empty: all), groups of mutually
+    # exclusive ones (one-of-N, e.g. hair colours), the table's file (default: found in the folder), and a second
+    # dataset with its own labels (the mask vector).
+    attrs: list[str] = field(default_factory=list)
+    attr_groups: list[list[str]] = field(default_factory=list)
+    attr_file: str = ""
+    second: str = ""
 
     def __post_init__(self) -> None:
         _fail_if(self.img_size is not None and self.img_size < 4, "'data.img_size' must be at least 4")

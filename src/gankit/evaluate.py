@@ -219,8 +219,48 @@ class TranslationEvaluator:
         return m
 
 
-def make_evaluator(data_cfg: DataConfig, info, progress: bool = True) -> Evaluator | TranslationEvaluator:
-    return (TranslationEvaluator if info.kind else Evaluator)(data_cfg, info, progress=progress)
+class MultiDomainEvaluator:
+    """StarGAN on the held-out split: each held-out image translated to every domain, and the share of translations
+    the model's own D_cls reads as the target (`target_accuracy_own_D`, a quick check: it is the judge G was trained
+    against; benchmarks/stargan_mnist.py judges with independent classifiers)."""
+
+    def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_items: int = 500):
+        from .data import load_dataset
+
+        data = load_dataset(dataclasses.replace(data_cfg, split="test", flip=False))
+        items = torch.arange(min(len(data), max_items))
+        if hasattr(data, "batch"):
+            self.x = data.batch(items, torch.Generator())["x"].cpu()
+        else:
+            with torch.random.fork_rng():
+                self.x = torch.stack([data[(i, i)][0]["x"] for i in items.tolist()]).float() / 127.5 - 1
+
+    def __call__(self, model: GANModel, n: int = 500, seed: int = 0, G=None) -> dict[str, Any]:
+        from .losses.classification import attribute_predictions
+
+        x = self.x[:n].to(model.device)
+        m: dict[str, Any] = {"images": len(x)}
+        with inference(model):
+            for name, target in model.all_targets():
+                pred = attribute_predictions(model.D.classify(model.retarget(x, target)), model.groups)
+                (attr, value), = target.items()
+                j = model.attrs.index(attr)
+                if value == "flip":
+                    value = 1 - attribute_predictions(model.D.classify(x), model.groups)[:, j]
+                wanted = value
+                m[f"target_accuracy_own_D_{name}"] = float((pred[:, j] == wanted).float().mean())
+        accuracies = [v for k, v in m.items() if k.startswith("target_accuracy_own_D_")]
+        m["target_accuracy_own_D"] = sum(accuracies) / len(accuracies)
+        return m
+
+
+def make_evaluator(data_cfg: DataConfig, model: GANModel, progress: bool = True
+                   ) -> Evaluator | TranslationEvaluator | MultiDomainEvaluator:
+    """Two-domain translation (paired or unpaired data), multi-domain translation (StarGAN), or samples."""
+    if model.translation:
+        evaluator = TranslationEvaluator if model.info.kind else MultiDomainEvaluator
+        return evaluator(data_cfg, model.info, progress=progress)
+    return Evaluator(data_cfg, model.info, progress=progress)
 
 
 def table(metrics: dict[str, Any]) -> str:
@@ -243,7 +283,7 @@ def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path |
     else:
         data_cfg = DataConfig(spec=model.info.name, img_size=model.info.img_size or None,
                               channels=model.info.img_channels or None, fit=model.info.fit)
-    evaluator = make_evaluator(data_cfg, model.info, progress=progress)
+    evaluator = make_evaluator(data_cfg, model, progress=progress)
     metrics = {"step": getattr(model, "trained_steps", None), **evaluator(model, n=n, seed=seed)}
     if out is not None:
         Path(out).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -13,6 +13,7 @@ import glob
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -62,14 +63,17 @@ def paper_test_mode(net: nn.Module) -> Iterator[None]:
 
 
 def expected_channels(model: GANModel, direction: str) -> tuple[int, int]:
-    """(input, output) channels of a direction."""
+    """(input, output) channels of a direction (multi-domain models keep the channels)."""
     info = model.info
-    return (info.in_channels, info.img_channels) if direction == "AtoB" else (info.img_channels, info.in_channels)
+    in_channels = info.in_channels or info.img_channels
+    return (in_channels, info.img_channels) if direction == "AtoB" else (info.img_channels, in_channels)
 
 
-def run_translator(model: GANModel, x: torch.Tensor, direction: str = "AtoB", seed: int = 0) -> torch.Tensor:
-    """x in [-1, 1], one size, on the model's device -> the translation in [-1, 1], same size."""
-    net, multiple = model.translator(direction)
+def run_translator(model: GANModel, x: torch.Tensor, direction: str = "AtoB", seed: int = 0,
+                   target: dict[str, Any] | None = None) -> torch.Tensor:
+    """x in [-1, 1], one size, on the model's device -> the translation in [-1, 1], same size (to `target` for a
+    multi-domain model)."""
+    net, multiple = model.translator(direction, target)
     h, w = x.shape[-2:]
     if model.inference_mode() == "paper":
         devices = [x.device] if x.device.type == "cuda" else []
@@ -83,16 +87,16 @@ def run_translator(model: GANModel, x: torch.Tensor, direction: str = "AtoB", se
 
 
 def translate_tensor(model: GANModel, images: torch.Tensor, direction: str = "AtoB", seed: int = 0,
-                     batch_size: int = 16) -> torch.Tensor:
+                     batch_size: int = 16, target: dict[str, Any] | None = None) -> torch.Tensor:
     """Images in [0, 1], (N, C, H, W) -> translations in [0, 1], on the CPU."""
     c_in, _ = expected_channels(model, direction)
-    model.translator(direction)  # a direction the model cannot do fails before any work
+    model.translator(direction, target)  # a direction or target the model cannot do fails before any work
     if images.dim() != 4 or images.shape[1] != c_in:
         raise GankitError(f"{model.cfg.name} ({direction}) takes (N, {c_in}, H, W) images, got {tuple(images.shape)}")
     outs = []
     for chunk in images.split(batch_size):
         x = chunk.to(model.device, torch.float32) * 2 - 1
-        outs.append(model.for_display(run_translator(model, x, direction, seed)).cpu())
+        outs.append(model.for_display(run_translator(model, x, direction, seed, target)).cpu())
     return torch.cat(outs)
 
 
@@ -151,35 +155,41 @@ def _save(image: torch.Tensor, path: Path) -> None:
 
 def translate_files(model: GANModel, inputs: list[str], out_dir: str | Path, direction: str = "AtoB",
                     grid_path: str | Path | None = None, batch_size: int = 8, seed: int = 0,
-                    progress: bool = True) -> list[Path]:
-    """Translate image files into out_dir, keeping their names; returns the written paths."""
+                    progress: bool = True, targets: list[tuple[str, dict[str, Any]]] | None = None) -> list[Path]:
+    """Translate image files into out_dir, keeping their names; returns the written paths. A multi-domain model
+    takes `targets` (name, target): one target writes into out_dir, several into out_dir/NAME/ each."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    model.translator(direction)
+    targets = targets or [("", None)]
+    for _, target in targets:
+        model.translator(direction, target)  # fails before any work
     c_in, _ = expected_channels(model, direction)
     pairs = collect_inputs(inputs, out_dir)
     good, _ = scan_images([source for source, _ in pairs], "translate")
     pairs = [pair for pair, ok in zip(pairs, good) if ok]
     # Same-size images share a batch; order within a size follows the inputs.
     by_size: dict[tuple[int, int], list[tuple[Path, Path, torch.Tensor]]] = {}
-    for source, target in pairs:
+    for source, path in pairs:
         with Image.open(source) as img:
             x = pil_to_tensor(to_mode(img, c_in))
-        by_size.setdefault(tuple(x.shape[-2:]), []).append((source, target, x))
+        by_size.setdefault(tuple(x.shape[-2:]), []).append((source, path, x))
     written: list[Path] = []
-    shown: list[tuple[torch.Tensor, torch.Tensor]] = []
+    shown: list[list[torch.Tensor]] = []  # per image: the input, then each target's output
     bar = tqdm(total=len(pairs), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     for items in by_size.values():
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
             x = uint8_to_unit(torch.stack([t for _, _, t in chunk]).to(model.device))
-            out = model.for_display(run_translator(model, x, direction, seed)).cpu()
-            for (_, path, t), y in zip(chunk, out):
-                _save(y, path)
-                written.append(path)
+            outs = [model.for_display(run_translator(model, x, direction, seed, target)).cpu()
+                    for _, target in targets]
+            for i, (_, path, t) in enumerate(chunk):
+                for (name, _), out in zip(targets, outs):
+                    where = path if len(targets) == 1 else out_dir / name / path.relative_to(out_dir)
+                    _save(out[i], where)
+                    written.append(where)
                 if len(shown) < 16:
-                    shown.append((t.float() / 255, y))
+                    shown.append([t.float() / 255, *(out[i] for out in outs)])
             bar.update(len(chunk))
     bar.close()
     if grid_path is not None and shown:
@@ -187,12 +197,12 @@ def translate_files(model: GANModel, inputs: list[str], out_dir: str | Path, dir
     return written
 
 
-def _side_by_side(pairs: list[tuple[torch.Tensor, torch.Tensor]], tile: int = 256) -> Image.Image:
-    """Input | output rows, each image fitted into a tile x tile square (aspect kept, grey margins)."""
-    channels = max(max(a.shape[0], b.shape[0]) for a, b in pairs)
+def _side_by_side(rows: list[list[torch.Tensor]], tile: int = 256) -> Image.Image:
+    """Input | output(s) rows, each image fitted into a tile x tile square (aspect kept, grey margins)."""
+    channels = max(img.shape[0] for row in rows for img in row)
     tiles = []
-    for a, b in pairs:
-        for img in (a, b):
+    for row in rows:
+        for img in row:
             img = img.expand(channels, -1, -1)
             h, w = img.shape[-2:]
             scale = tile / max(h, w)
@@ -202,4 +212,4 @@ def _side_by_side(pairs: list[tuple[torch.Tensor, torch.Tensor]], tile: int = 25
             top, left = (tile - size[0]) // 2, (tile - size[1]) // 2
             canvas[:, top:top + size[0], left:left + size[1]] = img.clamp(0, 1)
             tiles.append(canvas)
-    return grid(torch.stack(tiles), nrow=2)
+    return grid(torch.stack(tiles), nrow=len(rows[0]))

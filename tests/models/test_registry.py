@@ -12,8 +12,8 @@ from ..conftest import TINY
 
 VECTOR_OK = {"gan", "lsgan", "wgan", "wgan-gp"}
 # Image-to-image systems take paired or unpaired images and translate rather than sample: their smoke test is
-# tests/models/test_translation.py.
-TRANSLATION = {"pix2pix", "cyclegan"}
+# tests/models/test_translation.py (pix2pix, CycleGAN) and tests/models/test_stargan.py.
+TRANSLATION = {"pix2pix", "cyclegan", "stargan"}
 
 
 @pytest.mark.parametrize("name", sorted(set(MODELS.names()) - TRANSLATION))

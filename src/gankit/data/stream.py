@@ -16,7 +16,7 @@ from .folder import ImageFolder
 from .mixtures import Mixture
 from .pairs import PairedFolder, UnpairedFolder
 from .tensors import TensorImages
-from .transforms import uint8_to_unit
+from .transforms import to_model_range, uint8_to_unit
 
 _MASK = (1 << 63) - 1
 
@@ -139,8 +139,8 @@ class BatchStream:
             self._start_loader()
         self.drawn += 1
         images, labels = next(self._loader_iter)
-        if isinstance(images, dict):  # translation data: {"A": ..., "B": ...}
-            return self._finish({key: uint8_to_unit(v.to(self.device, non_blocking=True))
+        if isinstance(images, dict):  # translation data {"A", "B"}, multi-domain data {"x", "attrs", "mask"}
+            return self._finish({key: to_model_range(v.to(self.device, non_blocking=True))
                                  for key, v in images.items()})
         batch = {"x": uint8_to_unit(images.to(self.device, non_blocking=True))}
         if self.dataset.info.num_classes:

@@ -66,3 +66,8 @@ def fit_uint8(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
 def uint8_to_unit(x: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [-1, 1], the range of a tanh generator."""
     return x.float().div_(127.5).sub_(1.0)
+
+
+def to_model_range(x: torch.Tensor) -> torch.Tensor:
+    """A batch entry as models take it: uint8 images to [-1, 1], anything else (labels, masks) as floats."""
+    return uint8_to_unit(x) if x.dtype == torch.uint8 else x.float()

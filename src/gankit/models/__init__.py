@@ -1,6 +1,20 @@
 """One file per system. Importing this package registers them all."""
 
-from . import anogan, bigan, cgan, cyclegan, dcgan, gan, infogan, lsgan, pix2pix, triplegan, wgan, wgan_gp  # noqa: F401
+from . import (  # noqa: F401  (registers the systems)
+    anogan,
+    bigan,
+    cgan,
+    cyclegan,
+    dcgan,
+    gan,
+    infogan,
+    lsgan,
+    pix2pix,
+    stargan,
+    triplegan,
+    wgan,
+    wgan_gp,
+)
 from .base import AdamNetsConfig, Batch, DataInfo, GANModel, NetsConfig, frozen
 
 __all__ = ["AdamNetsConfig", "Batch", "DataInfo", "GANModel", "NetsConfig", "frozen"]

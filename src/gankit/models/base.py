@@ -42,6 +42,11 @@ class DataInfo:
     # How smaller images were brought to img_size in training ("resize" or "pad", data.fit): encode, score and
     # classify bring new images to the model's size the same way.
     fit: str = "resize"
+    # Multi-domain data (StarGAN): the name of each label, groups of mutually exclusive labels (index lists; the
+    # others are binary attributes), and how many labels each dataset brings (two datasets: a mask vector).
+    attrs: list[str] = dataclasses.field(default_factory=list)
+    attr_groups: list[list[int]] = dataclasses.field(default_factory=list)
+    label_sets: list[int] = dataclasses.field(default_factory=list)
 
     @property
     def is_image(self) -> bool:
@@ -139,10 +144,18 @@ class GANModel(nn.Module):
         z = torch.randn(n, self.cfg.z_dim, generator=generator or self.noise, device=self.device)
         return (G or self.G)(z)
 
-    def translator(self, direction: str = "AtoB") -> tuple[nn.Module, int]:
-        """Translation models: the network mapping one domain to the other, and the multiple that image sizes
-        must be padded to for it."""
+    def translator(self, direction: str = "AtoB", target: dict[str, Any] | None = None) -> tuple[nn.Module, int]:
+        """Translation models: the network mapping one domain to the other (multi-domain models: to `target`, label
+        name -> value), and the multiple that image sizes must be padded to for it."""
         raise GankitError(f"{self.cfg.name} does not translate images")
+
+    def parse_target(self, attrs: str | None = None, domain: str | None = None) -> dict[str, Any]:
+        """Multi-domain models: a target from '--attrs name=1,...' and/or '--domain NAME'."""
+        raise GankitError(f"{self.cfg.name} takes no target: --attrs, --domain and --all-domains are for stargan")
+
+    def all_targets(self) -> list[tuple[str, dict[str, Any]]]:
+        """Multi-domain models: (name, target) for every domain."""
+        raise GankitError(f"{self.cfg.name} takes no target: --attrs, --domain and --all-domains are for stargan")
 
     def inference_mode(self) -> str:
         """How translate() runs the network: 'eval' (eval mode) or 'paper' (pix2pix: dropout on, per-image
@@ -201,11 +214,13 @@ class GANModel(nn.Module):
 
         return encode_tensor(self, images, batch_size, reconstruct=True)[1]
 
-    def translate(self, images: torch.Tensor, direction: str = "AtoB", seed: int = 0) -> torch.Tensor:
-        """Images as floats in [0, 1], (N, C, H, W) of any size -> their translations, same size, in [0, 1]."""
+    def translate(self, images: torch.Tensor, direction: str = "AtoB", seed: int = 0,
+                  target: dict[str, Any] | None = None) -> torch.Tensor:
+        """Images as floats in [0, 1], (N, C, H, W) of any size -> their translations, same size, in [0, 1].
+        Multi-domain models (StarGAN) take a `target` such as {"blond": 1, "male": 0}."""
         from ..translate import translate_tensor
 
-        return translate_tensor(self, images, direction, seed)
+        return translate_tensor(self, images, direction, seed, target=target)
 
     # ------------------------------------------------------------------------------------ shared helpers
 

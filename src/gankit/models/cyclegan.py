@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GankitError
 from ..losses.adversarial import (
     bce_discriminator_loss,
     ls_discriminator_loss,
@@ -140,7 +140,9 @@ class CycleGAN(GANModel):
 
     # ------------------------------------------------------------------------------------------- use
 
-    def translator(self, direction: str = "AtoB") -> tuple[nn.Module, int]:
+    def translator(self, direction: str = "AtoB", target=None) -> tuple[nn.Module, int]:
+        if target is not None:
+            raise GankitError("cyclegan translates between its two domains: --attrs and --domain are for stargan")
         G = self.G_AB if direction == "AtoB" else self.G_BA
         return G, G.multiple
 

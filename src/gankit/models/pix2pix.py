@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GankitError
 from ..losses.adversarial import (
     bce_discriminator_loss,
     ls_discriminator_loss,
@@ -120,8 +120,10 @@ class Pix2Pix(GANModel):
 
     # ------------------------------------------------------------------------------------------- use
 
-    def translator(self, direction: str = "AtoB") -> tuple[nn.Module, int]:
+    def translator(self, direction: str = "AtoB", target=None) -> tuple[nn.Module, int]:
         """The network that maps the input domain to the output one, and the multiple its sizes need."""
+        if target is not None:
+            raise GankitError("pix2pix translates one way: --attrs and --domain are for stargan")
         if direction != "AtoB":
             raise ConfigError("pix2pix translates one way, from the input domain it was trained on (A; with "
                               "data.direction=BtoA that was the B folder): use --direction AtoB")

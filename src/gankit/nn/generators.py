@@ -223,27 +223,32 @@ class ResnetGenerator(nn.Module):
     c7s1-64, d128, d256, `n_blocks` x R256, u128, u64, c7s1-`out_channels`: a reflection-padded 7x7 conv, two
     3x3 stride-2 convs, residual blocks at 1/4 resolution, two 3x3 stride-2 transposed convs back up, and a
     reflection-padded 7x7 conv with tanh. Every conv but the last is followed by the norm and ReLU. The paper
-    uses 6 blocks for 128x128 images and 9 for 256x256 and larger. Input height and width must be multiples of
-    `self.multiple` (4) and at least 8 (reflection padding needs a map wider than its pad).
+    uses 6 blocks for 128x128 images and 9 for 256x256 and larger. `sampling_kernel=4` gives StarGAN's 4x4
+    down- and up-sampling convolutions (Choi et al. 2018, appendix) instead of CycleGAN's 3x3. Input height and
+    width must be multiples of `self.multiple` (4) and at least 8 (reflection padding needs a map wider than its
+    pad).
     """
 
     def __init__(self, in_channels: int, out_channels: int, n_blocks: int = 9, base_channels: int = 64,
-                 norm: str = "instance", dropout: float = 0.0):
+                 norm: str = "instance", dropout: float = 0.0, sampling_kernel: int = 3):
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"the ResNet generator needs n_blocks >= 0, got {n_blocks}")
+        if sampling_kernel not in (3, 4):
+            raise ValueError(f"sampling_kernel must be 3 (CycleGAN) or 4 (StarGAN), got {sampling_kernel}")
         norm2d(norm, 1)  # fail on an unknown norm before building anything
         self.multiple = 4
         bias = norm != "batch"  # batch norm's shift makes a conv bias redundant; instance norm has none
         b = base_channels
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, b, 7, bias=bias),
                                    norm2d(norm, b), nn.ReLU(inplace=True)]
+        k = sampling_kernel
         for c in (b, 2 * b):
-            layers += [nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias), norm2d(norm, 2 * c), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, 2 * c, k, 2, 1, bias=bias), norm2d(norm, 2 * c), nn.ReLU(inplace=True)]
         layers += [ResnetBlock(4 * b, norm, dropout) for _ in range(n_blocks)]
         for c in (4 * b, 2 * b):
-            # output_padding=1 makes each transposed conv exactly double the size (3x3, stride 2, pad 1).
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias),
+            # Each transposed conv exactly doubles the size: 3x3 (stride 2, pad 1) needs output_padding=1, 4x4 not.
+            layers += [nn.ConvTranspose2d(c, c // 2, k, 2, 1, output_padding=4 - k, bias=bias),
                        norm2d(norm, c // 2), nn.ReLU(inplace=True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(b, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)

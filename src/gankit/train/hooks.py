@@ -149,7 +149,7 @@ class Evaluation(Hook):
         from ..evaluate import make_evaluator
 
         if self.evaluator is None:
-            self.evaluator = make_evaluator(tr.cfg.data, tr.model.info, progress=False)
+            self.evaluator = make_evaluator(tr.cfg.data, tr.model, progress=False)
         G = tr.ema.copy if tr.ema else None
         metrics = self.evaluator(tr.model, n=self.n, seed=self.seed, G=G)
         row = {"step": tr.step, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}

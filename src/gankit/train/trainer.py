@@ -22,7 +22,7 @@ from .. import __version__
 from ..config import RunConfig, to_dict
 from ..data import BatchStream
 from ..data.stream import collate, mix
-from ..data.transforms import uint8_to_unit
+from ..data.transforms import to_model_range
 from ..errors import CheckpointError, TrainingError
 from ..models.base import GANModel, inference
 from . import checkpoint
@@ -169,7 +169,7 @@ class Trainer:
             else:
                 images, _ = collate([self.dataset[(i, mix(seed, i))] for i in indices.tolist()])
                 images = images if isinstance(images, dict) else {"x": images}
-                self._display = {key: uint8_to_unit(v.to(self.device)) for key, v in images.items()}
+                self._display = {key: to_model_range(v.to(self.device)) for key, v in images.items()}
         return self._display
 
     # --------------------------------------------------------------------------------------- loop
