@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import train_or_resume
 
 import gankit
 from gankit.api import build_model
@@ -72,10 +73,7 @@ def main() -> None:
         t0 = time.perf_counter()
         overrides = ["data.img_size=28", "train.sample_every=1000", "train.checkpoint_every=1000",
                      "train.tensorboard=false"]
-        if not (run_dir / "checkpoints").is_dir():
-            gankit.train("bigan", spec, overrides=overrides, steps=a.steps, out=run_dir, seed=a.seed)
-        elif gankit.load(run_dir).trained_steps < a.steps:
-            gankit.resume(run_dir, steps=a.steps)
+        train_or_resume("bigan", spec, overrides, a.steps, run_dir, a.seed)
         seconds = time.perf_counter() - t0
         model = gankit.load(run_dir)
         # The run's own initial weights: the same config and seed, before any step.

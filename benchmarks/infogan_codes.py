@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import train_or_resume
 from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 
@@ -64,10 +65,7 @@ def main() -> None:
         t0 = time.perf_counter()
         overrides = ["data.img_size=28", "train.sample_every=500", "train.checkpoint_every=500",
                      "train.tensorboard=false"]
-        if not (run_dir / "checkpoints").is_dir():
-            gankit.train("infogan", spec, overrides=overrides, steps=a.steps, out=run_dir, seed=a.seed)
-        elif gankit.load(run_dir).trained_steps < a.steps:
-            gankit.resume(run_dir, steps=a.steps)
+        train_or_resume("infogan", spec, overrides, a.steps, run_dir, a.seed)
         seconds = time.perf_counter() - t0
         model = gankit.load(run_dir)
         n_cat = len(model.categorical_codes())

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+from common import train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -37,8 +38,8 @@ COLOURS = ["red", "green", "blue"]
 WIDTHS = {"thick": 1, "thin": 0}
 
 
-def judge(x_train, y_train, x_test, y_test, k, seed):
-    net, acc = train_classifier(x_train, y_train, x_test, y_test, k, seed=seed, progress=False)
+def judge(x_train, y_train, x_test, y_test, k, seed, steps):
+    net, acc = train_classifier(x_train, y_train, x_test, y_test, k, max_steps=steps, seed=seed, progress=False)
     return net.eval(), acc
 
 
@@ -52,6 +53,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     p.add_argument("--out", default="runs/bench-stargan")
@@ -63,10 +65,7 @@ def main() -> None:
     t0 = time.perf_counter()
     overrides = [f"model.base_channels={a.base_channels}", f"model.d_base_channels={a.base_channels}",
                  "train.tensorboard=false", "train.sample_every=500", "train.checkpoint_every=500"]
-    if not (run_dir / "checkpoints").is_dir():
-        gankit.train("stargan", spec, overrides=overrides, steps=a.steps, out=run_dir, seed=a.seed)
-    elif gankit.load(run_dir).trained_steps < a.steps:
-        gankit.resume(run_dir, steps=a.steps)
+    train_or_resume("stargan", spec, overrides, a.steps, run_dir, a.seed)
     seconds = time.perf_counter() - t0
     model = gankit.load(run_dir)
 
@@ -78,7 +77,7 @@ def main() -> None:
     judges, judge_acc = {}, {}
     for name, labels, k in (("colour", "colour", 3), ("width", "thick", 2), ("digit", "digits", 10)):
         judges[name], judge_acc[name] = judge(x_train, getattr(train, labels), x_test, getattr(test, labels), k,
-                                              a.seed)
+                                              a.seed, a.judge_steps)
     x, colour, thick, digit = x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n]
 
     # Each evaluation: a target, and what the judges must read: (judge, wanted class).

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import train_or_resume
 
 import gankit
 from gankit.config import DataConfig, load_yaml
@@ -71,13 +72,9 @@ def main() -> None:
     run_dir = out / "run"
     data_cfg = DataConfig(spec=spec, img_size=28, labels_per_class=a.labels_per_class)
     t0 = time.perf_counter()
-    if not (run_dir / "checkpoints").is_dir():
-        gankit.train("triplegan", spec, overrides=["data.img_size=28", f"data.labels_per_class={a.labels_per_class}",
-                                                   "train.tensorboard=false", "train.sample_every=1000",
-                                                   "train.checkpoint_every=1000"],
-                     steps=a.steps, out=run_dir, seed=a.seed)
-    elif gankit.load(run_dir).trained_steps < a.steps:
-        gankit.resume(run_dir, steps=a.steps)
+    train_or_resume("triplegan", spec, ["data.img_size=28", f"data.labels_per_class={a.labels_per_class}",
+                                      "train.tensorboard=false", "train.sample_every=1000",
+                                      "train.checkpoint_every=1000"], a.steps, run_dir, a.seed)
     seconds = time.perf_counter() - t0
     model = gankit.load(run_dir)
 

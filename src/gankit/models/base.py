@@ -264,8 +264,26 @@ class GANModel(nn.Module):
                 dcgan_init(net, generator)
 
     def sample_grid(self, n: int, generator: torch.Generator, G: nn.Module) -> tuple[torch.Tensor, int | None]:
-        """Images for the periodic sample grid and its row length (None: square)."""
-        return self.generate(n, generator=generator, G=G), None
+        """Images for the periodic sample grid and its row length (None: square). Conditional models: one row per
+        class, n // K columns (at least 4)."""
+        if not self.conditional:
+            return self.generate(n, generator=generator, G=G), None
+        K = self.info.num_classes
+        cols = max(4, n // K)
+        y = torch.arange(K, device=self.device).repeat_interleave(cols)
+        return self.generate(len(y), generator, G, label=y), cols
+
+    def class_labels(self, n: int, label: int | torch.Tensor | None) -> torch.Tensor:
+        """Conditional models: the labels of n samples: 0, 1, ..., K-1 over and over, all `label`, or the tensor
+        given."""
+        K = self.info.num_classes
+        if label is None:
+            return torch.arange(n, device=self.device) % K
+        if isinstance(label, int):
+            if not 0 <= label < K:
+                raise GankitError(f"--label must be between 0 and {K - 1} for {self.info.name}, got {label}")
+            return torch.full((n,), label, device=self.device)
+        return label.to(self.device)
 
     def adam(self, net: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
         """Adam over `net` with the config's betas; the fused kernel (one launch for all tensors) where this

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError, GankitError
+from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
 from ..nn import make_discriminator, make_generator
 from ..registry import MODELS
@@ -59,25 +59,9 @@ class CGAN(GANModel):
         return torch.cat([x, c], 1)
 
     def generate(self, n, generator=None, G=None, label: int | torch.Tensor | None = None):
-        generator = generator or self.noise
-        K = self.info.num_classes
-        if label is None:
-            y = torch.arange(n, device=self.device) % K
-        elif isinstance(label, int):
-            if not 0 <= label < K:
-                raise GankitError(f"--label must be between 0 and {K - 1} for {self.info.name}, got {label}")
-            y = torch.full((n,), label, device=self.device)
-        else:
-            y = label.to(self.device)
-        z = torch.randn(n, self.cfg.z_dim, generator=generator, device=self.device)
+        y = self.class_labels(n, label)
+        z = torch.randn(n, self.cfg.z_dim, generator=generator or self.noise, device=self.device)
         return (G or self.G)(torch.cat([z, self.onehot(y)], 1))
-
-    def sample_grid(self, n, generator, G):
-        """One row per class, n // K columns (at least 4)."""
-        K = self.info.num_classes
-        cols = max(4, n // K)
-        y = torch.arange(K, device=self.device).repeat_interleave(cols)
-        return self.generate(len(y), generator, G, label=y), cols
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
         batch = next_batch()

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError, GankitError
+from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
 from ..losses.information import categorical_code_loss
 from ..registry import MODELS
@@ -209,25 +209,8 @@ class TripleGAN(GANModel):
     # ----------------------------------------------------------------------------------------- use
 
     def generate(self, n, generator=None, G=None, label: int | torch.Tensor | None = None):
-        generator = generator or self.noise
-        K = self.info.num_classes
-        if label is None:
-            y = torch.arange(n, device=self.device) % K
-        elif isinstance(label, int):
-            if not 0 <= label < K:
-                raise GankitError(f"--label must be between 0 and {K - 1} for {self.info.name}, got {label}")
-            y = torch.full((n,), label, device=self.device)
-        else:
-            y = label.to(self.device)
-        z = torch.rand(n, self.cfg.z_dim, generator=generator, device=self.device)
-        return (G or self.G)(z, self.onehot(y))
-
-    def sample_grid(self, n, generator, G):
-        """One row per class."""
-        K = self.info.num_classes
-        cols = max(4, n // K)
-        y = torch.arange(K, device=self.device).repeat_interleave(cols)
-        return self.generate(len(y), generator, G, label=y), cols
+        z = torch.rand(n, self.cfg.z_dim, generator=generator or self.noise, device=self.device)
+        return (G or self.G)(z, self.onehot(self.class_labels(n, label)))
 
     def classify_batch(self, x: torch.Tensor) -> torch.Tensor:
         return F.softmax(self.C(x).float(), 1)
