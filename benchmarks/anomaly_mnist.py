@@ -12,7 +12,7 @@ every test image (t10k) is scored, d being the anomaly, and the AUROC reported f
 - two baselines fitted on the same normal training images: PCA reconstruction error (the components keeping 90 %
   of the variance) and the mean distance to the 5 nearest training images, both in pixel space.
 Every scorer is also reported on the subset, so the four can be compared on the same images, with its speed in
-images per second on this machine. Writes OUT/results.json.
+images per second on this machine. Writes OUT/digitD/results.json; the summary covers every digit done so far.
 """
 
 from __future__ import annotations
@@ -76,8 +76,6 @@ def main() -> None:
     spec = f"mnist:{Path(a.root) / 'mnist'}"
     x_test, y_test = pixels(spec, "test")
     subset = np.sort(np.random.default_rng(a.seed).choice(len(x_test), a.subset, replace=False))
-    results_path = Path(a.out) / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for d in a.digits:
         run_dir = Path(a.out) / f"digit{d}"
         t0 = time.perf_counter()
@@ -95,14 +93,14 @@ def main() -> None:
                "auroc_all": {k: float(roc_auc_score(anomalous, v)) for k, v in scores.items()},
                "auroc_subset": {k: float(roc_auc_score(anomalous[subset], v[subset])) for k, v in scores.items()}}
         row["auroc_subset"]["AnoGAN latent search"] = float(roc_auc_score(anomalous[subset], latent))
-        results[str(d)] = row
-        results_path.write_text(json.dumps(results, indent=2) + "\n")
+        (run_dir / "results.json").write_text(json.dumps(row, indent=2) + "\n")
         print(f"digit {d}: " + "  ".join(f"{k} {v:.3f}" for k, v in row["auroc_all"].items())
               + f"  | subset of {len(subset)}: " + "  ".join(f"{k} {v:.3f}" for k, v in row["auroc_subset"].items()),
               flush=True)
 
     names = ["f-AnoGAN encoder", "AnoGAN latent search", "PCA reconstruction", "5-NN distance"]
-    done = [results[str(d)] for d in range(10) if str(d) in results]
+    # Every digit evaluated so far (by this call or another, e.g. one per core with different --digits).
+    done = [json.loads(p.read_text()) for p in sorted(Path(a.out).glob("digit*/results.json"))]
     print(f"\nmean AUROC over {len(done)} digits (all {len(x_test)} test images / subset of {len(subset)}):")
     for name in names:
         full = [r["auroc_all"][name] for r in done if name in r["auroc_all"]]
