@@ -40,6 +40,17 @@ def test_labels_are_replicated_over_pixels_with_the_mask():
     assert one.G.net[1].in_channels == 3 + 2  # one dataset: no mask vector
 
 
+def test_the_target_reaches_the_output():
+    """Constant label maps would be erased by the first instance norm under reflection padding; with the paper's
+    zero padding every target gives another image, at every pixel row of the output."""
+    model = make().eval()
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        red, blue = model.retarget(x, {"red": 1}), model.retarget(x, {"blue": 1})
+    assert (red - blue).abs().mean() > 1e-3
+    assert ((red - blue).abs().amax((0, 1, 3)) > 1e-4).all()
+
+
 def test_classification_loss_counts_only_known_labels():
     groups = [[0, 1, 2]]
     logits = torch.randn(4, 4)

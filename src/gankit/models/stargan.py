@@ -14,8 +14,9 @@ Mask vector: with two datasets (`data.second`, or the built-in `mnist-attrs`), c
 dataset 2, one-hot mask]; a sample's unknown labels are zeros, and L_cls counts only the labels it has. A target
 spanning both datasets is reached in two passes, one per dataset.
 Networks (appendix, 128x128): G: input image with c replicated spatially, c7s1-64, two 4x4 stride-2 convs,
-6 residual blocks, two 4x4 stride-2 transposed convs, c7s1-3, instance norm, ReLU, tanh (nn.ResnetGenerator with
-sampling_kernel=4); D: 4x4 stride-2 convs 64, 128, ... with LeakyReLU(0.01), no normalisation, until a map of
+6 residual blocks, two 4x4 stride-2 transposed convs, c7s1-3, instance norm, ReLU, tanh, zero padding
+(nn.ResnetGenerator with sampling_kernel=4, padding="zeros": with reflection padding instance norm would erase the
+constant label maps); D: 4x4 stride-2 convs 64, 128, ... with LeakyReLU(0.01), no normalisation, until a map of
 2 or 3 pixels (6 convs at 128x128), then D_src (3x3 conv, one logit per patch) and D_cls (a conv over the map).
 Use: `gankit translate RUN images --attrs "blond=1,male=0" | --domain happy | --all-domains --grid grid.png`.
 """
@@ -122,7 +123,8 @@ class StarGAN(GANModel):
                                                               torch.tensor(self.label_sets)), persistent=False)
         self.n_masks = M
         C = info.img_channels
-        self.G = ResnetGenerator(C + L + M, C, cfg.n_blocks, cfg.base_channels, "instance", sampling_kernel=4)
+        self.G = ResnetGenerator(C + L + M, C, cfg.n_blocks, cfg.base_channels, "instance", sampling_kernel=4,
+                                 padding="zeros")
         self.D = StarDiscriminator(info.img_size, C, L, cfg.d_base_channels)
         self.init_weights(init_seed, self.G, self.D)
 

@@ -197,20 +197,29 @@ class UNetGenerator(nn.Module):
         return h
 
 
+def pad2d(mode: str, size: int) -> nn.Module:
+    """Padding before a conv: "reflect" (CycleGAN: no artefacts at the border) or "zeros" (StarGAN)."""
+    if mode == "reflect":
+        return nn.ReflectionPad2d(size)
+    if mode == "zeros":
+        return nn.ZeroPad2d(size)
+    raise ValueError(f"padding must be reflect or zeros, got {mode!r}")
+
+
 class ResnetBlock(nn.Module):
-    """CycleGAN's R-block: x + (reflect-pad, 3x3 conv, norm, ReLU, [dropout], reflect-pad, 3x3 conv, norm)(x).
+    """CycleGAN's R-block: x + (pad, 3x3 conv, norm, ReLU, [dropout], pad, 3x3 conv, norm)(x).
 
     Both convs keep the width; reflection padding instead of zeros avoids artefacts at the image border.
     """
 
-    def __init__(self, channels: int, norm: str = "instance", dropout: float = 0.0):
+    def __init__(self, channels: int, norm: str = "instance", dropout: float = 0.0, padding: str = "reflect"):
         super().__init__()
         bias = norm != "batch"
-        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
+        layers: list[nn.Module] = [pad2d(padding, 1), nn.Conv2d(channels, channels, 3, bias=bias),
                                    norm2d(norm, channels), nn.ReLU(inplace=True)]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), norm2d(norm, channels)]
+        layers += [pad2d(padding, 1), nn.Conv2d(channels, channels, 3, bias=bias), norm2d(norm, channels)]
         self.block = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -223,14 +232,16 @@ class ResnetGenerator(nn.Module):
     c7s1-64, d128, d256, `n_blocks` x R256, u128, u64, c7s1-`out_channels`: a reflection-padded 7x7 conv, two
     3x3 stride-2 convs, residual blocks at 1/4 resolution, two 3x3 stride-2 transposed convs back up, and a
     reflection-padded 7x7 conv with tanh. Every conv but the last is followed by the norm and ReLU. The paper
-    uses 6 blocks for 128x128 images and 9 for 256x256 and larger. `sampling_kernel=4` gives StarGAN's 4x4
-    down- and up-sampling convolutions (Choi et al. 2018, appendix) instead of CycleGAN's 3x3. Input height and
-    width must be multiples of `self.multiple` (4) and at least 8 (reflection padding needs a map wider than its
-    pad).
+    uses 6 blocks for 128x128 images and 9 for 256x256 and larger. `sampling_kernel=4` and `padding="zeros"` give
+    StarGAN's generator (Choi et al. 2018, appendix): 4x4 down- and up-sampling convolutions, zero padding. Zero
+    padding matters there: StarGAN's labels enter as constant maps, and instance norm removes whatever a conv adds
+    uniformly over the map; only at the zero-padded border do the labels survive the first normalisation. Input
+    height and width must be multiples of `self.multiple` (4) and at least 8 (reflection padding needs a map
+    wider than its pad).
     """
 
     def __init__(self, in_channels: int, out_channels: int, n_blocks: int = 9, base_channels: int = 64,
-                 norm: str = "instance", dropout: float = 0.0, sampling_kernel: int = 3):
+                 norm: str = "instance", dropout: float = 0.0, sampling_kernel: int = 3, padding: str = "reflect"):
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"the ResNet generator needs n_blocks >= 0, got {n_blocks}")
@@ -240,17 +251,17 @@ class ResnetGenerator(nn.Module):
         self.multiple = 4
         bias = norm != "batch"  # batch norm's shift makes a conv bias redundant; instance norm has none
         b = base_channels
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, b, 7, bias=bias),
+        layers: list[nn.Module] = [pad2d(padding, 3), nn.Conv2d(in_channels, b, 7, bias=bias),
                                    norm2d(norm, b), nn.ReLU(inplace=True)]
         k = sampling_kernel
         for c in (b, 2 * b):
             layers += [nn.Conv2d(c, 2 * c, k, 2, 1, bias=bias), norm2d(norm, 2 * c), nn.ReLU(inplace=True)]
-        layers += [ResnetBlock(4 * b, norm, dropout) for _ in range(n_blocks)]
+        layers += [ResnetBlock(4 * b, norm, dropout, padding) for _ in range(n_blocks)]
         for c in (4 * b, 2 * b):
             # Each transposed conv exactly doubles the size: 3x3 (stride 2, pad 1) needs output_padding=1, 4x4 not.
             layers += [nn.ConvTranspose2d(c, c // 2, k, 2, 1, output_padding=4 - k, bias=bias),
                        norm2d(norm, c // 2), nn.ReLU(inplace=True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(b, out_channels, 7), nn.Tanh()]
+        layers += [pad2d(padding, 3), nn.Conv2d(b, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
