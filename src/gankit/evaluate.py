@@ -150,10 +150,10 @@ class Evaluator:
         return {"anomaly_auroc_encoder": float(roc_auc_score(anomalous, scores.numpy()))}
 
     def encoder_metrics(self, model: GANModel, G=None) -> dict[str, Any]:
-        """What the encoder knows of the classes, without having seen a label: 1-nearest-neighbour and linear-probe
-        accuracy of the codes of held-out images (the training images' codes as the reference), the accuracy of
-        each categorical code as a classifier (best one-to-one matching of categories to classes), and the share
-        of held-out images whose reconstruction G(E(x)) the classifier reads as their own label."""
+        """What the encoder knows of the classes, without having seen a label: for a code vector, 1-nearest-neighbour
+        and linear-probe accuracy of the codes of held-out images (the training images' codes as the reference); for
+        categorical codes, the accuracy of each as a classifier (best one-to-one matching of categories to classes);
+        and the share of held-out images whose reconstruction G(E(x)) the classifier reads as their own label."""
         from .metrics.latent import cluster_accuracy, linear_probe_accuracy, nearest_neighbour_accuracy
 
         x_test, y_test = self.test_set()
@@ -163,13 +163,14 @@ class Evaluator:
                 return torch.cat([model.encode_batch(part.to(model.device)).float().cpu()
                                   for part in x.split(500)]).numpy()
 
-        codes_train, codes_test = encode(self.real_x), encode(x_test)
-        m: dict[str, Any] = {
-            "encoding_1nn_accuracy": nearest_neighbour_accuracy(codes_train, self.real_labels, codes_test, y_test),
-            "encoding_linear_accuracy": linear_probe_accuracy(codes_train, self.real_labels, codes_test, y_test),
-        }
+        codes_test = encode(x_test)
+        m: dict[str, Any] = {}
         names = model.code_names()
-        for name in model.categorical_codes():
+        if not model.categorical_codes():  # a vector of codes (BiGAN's z): how well it separates the classes
+            codes_train = encode(self.real_x)
+            m["encoding_1nn_accuracy"] = nearest_neighbour_accuracy(codes_train, self.real_labels, codes_test, y_test)
+            m["encoding_linear_accuracy"] = linear_probe_accuracy(codes_train, self.real_labels, codes_test, y_test)
+        for name in model.categorical_codes():  # a category (InfoGAN's c1): how well it is the class
             column = codes_test[:, names.index(name)].astype(np.int64)
             m[f"cluster_accuracy_{name}"] = cluster_accuracy(column, y_test)
         G = G or getattr(model, model.ema_target)
