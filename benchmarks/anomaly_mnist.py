@@ -1,9 +1,11 @@
 """MNIST one-class-out anomaly detection with AnoGAN and f-AnoGAN (issue 8, benchmark 1; the GANomaly protocol).
 
-    python benchmarks/anomaly_mnist.py [--digits 0 1 ... 9] [--steps 3000] [--subset 500] [--root ../shared/data]
+    python benchmarks/anomaly_mnist.py [--digits 0 1 ... 9] [--steps 3000] [--base-channels 64] [--subset 200]
+                                       [--root ../shared/data]
 
 For each digit d: `gankit train anogan` on the other nine digits of the training images ../shared/data holds
-(the first 10,000 of MNIST's training set; `data.exclude_classes=[d]`), zero-padded to 32x32 for the DCGAN nets,
+(the first 10,000 of MNIST's training set; `data.exclude_classes=[d]`), zero-padded to 32x32 for the DCGAN nets
+(`--base-channels` sets their width, 64 by default as in DCGAN; less for a CPU budget),
 with its defaults (DCGAN for the first three quarters of the steps, f-AnoGAN's encoder for the last quarter). Then
 every test image (t10k) is scored, d being the anomaly, and the AUROC reported for:
 - f-AnoGAN's encoder scorer (one forward pass);
@@ -67,6 +69,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--digits", nargs="+", type=int, default=list(range(10)))
     p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--base-channels", type=int, default=64)
     p.add_argument("--subset", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -81,6 +84,7 @@ def main() -> None:
         t0 = time.perf_counter()
         if not (run_dir / "checkpoints").is_dir():
             gankit.train("anogan", spec, overrides=[f"data.exclude_classes=[{d}]", "data.img_size=32", "data.fit=pad",
+                                                    f"model.base_channels={a.base_channels}",
                                                     "train.tensorboard=false", "train.sample_every=1000",
                                                     "train.checkpoint_every=1000"],
                          steps=a.steps, out=run_dir, seed=a.seed, progress=False)
@@ -89,7 +93,8 @@ def main() -> None:
         anomalous = y_test == d
         x_train, _ = pixels(spec, "train", exclude=[d])
         scores, latent, speed = all_scores(model, x_test, subset, x_train.flatten(1).numpy(), a.seed)
-        row = {"train_seconds": round(train_seconds), "steps": model.trained_steps, "images_per_second": speed,
+        row = {"train_seconds": round(train_seconds), "steps": model.trained_steps,
+               "base_channels": model.cfg.base_channels, "images_per_second": speed,
                "auroc_all": {k: float(roc_auc_score(anomalous, v)) for k, v in scores.items()},
                "auroc_subset": {k: float(roc_auc_score(anomalous[subset], v[subset])) for k, v in scores.items()}}
         row["auroc_subset"]["AnoGAN latent search"] = float(roc_auc_score(anomalous[subset], latent))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import torch
@@ -23,17 +24,23 @@ def classify_tensor(model: GANModel, images: torch.Tensor, batch_size: int = 256
     return torch.cat(out)
 
 
-def classify_files(model: GANModel, inputs: list[str], out: str | Path, batch_size: int = 256
-                   ) -> tuple[list[Path], torch.Tensor]:
+def classify_files(model: GANModel, inputs: list[str], out: str | Path, batch_size: int = 256,
+                   progress: bool = True) -> tuple[list[Path], torch.Tensor]:
     """A CSV with, per image, its most likely class (name and index) and every class's probability."""
+    from tqdm import tqdm
+
     if not model.classifies:
         raise GankitError(f"{model.cfg.name} has no classifier: 'gankit classify' serves triplegan")
     out = Path(out)
     if out.suffix.lower() != ".csv":
         raise GankitError(f"--out writes a CSV: give a FILE.csv, got {out.name}")
     files = image_files(inputs, "classify")
-    probs = torch.cat([classify_tensor(model, load_images(model, files[i:i + batch_size]), batch_size)
-                       for i in range(0, len(files), batch_size)])
+    parts = []
+    with tqdm(total=len(files), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
+        for i in range(0, len(files), batch_size):
+            parts.append(classify_tensor(model, load_images(model, files[i:i + batch_size]), batch_size))
+            bar.update(len(parts[-1]))
+    probs = torch.cat(parts)
     names = model.info.class_names or [str(k) for k in range(probs.shape[1])]
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:

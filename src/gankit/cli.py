@@ -67,6 +67,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _image_tool(sub, name: str, help: str, out: tuple[str, str], batch_size: int) -> argparse.ArgumentParser:
+    """A command that runs a trained model over image files (translate, encode, score, classify): they share their
+    arguments so a user who knows one knows the others."""
+    c = sub.add_parser(name, help=help, epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    c.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    c.add_argument("--out", required=True, metavar=out[0], help=out[1])
+    c.add_argument("--batch-size", type=int, default=batch_size, metavar="N",
+                   help=f"images per forward (default {batch_size})")
+    c.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    return c
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gankit", description="Train, evaluate and use classic GANs.",
                 epilog="run 'gankit COMMAND --help' for a command's options and examples",
@@ -108,30 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
-    tr = sub.add_parser("translate", help="translate images with a pix2pix, CycleGAN or StarGAN model",
-                        epilog=EXAMPLES["translate"], formatter_class=fmt)
-    tr.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
-    tr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    tr.add_argument("--out", required=True, metavar="DIR", help="output folder (file names are kept)")
+    tr = _image_tool(sub, "translate", "translate images with a pix2pix, CycleGAN or StarGAN model",
+                     ("DIR", "output folder (file names are kept)"), batch_size=8)
     tr.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="CycleGAN: which generator")
     tr.add_argument("--attrs", metavar="NAME=0|1,...", help="StarGAN: the target attributes (the others kept)")
     tr.add_argument("--domain", metavar="NAME", help="StarGAN: a target domain (a group member or attribute)")
     tr.add_argument("--all-domains", action="store_true", help="StarGAN: every domain, one sub-folder each")
     tr.add_argument("--grid", metavar="FILE.png", help="also write inputs and outputs side by side")
-    tr.add_argument("--batch-size", type=int, default=8, metavar="N", help="images per forward (default 8)")
     tr.add_argument("--seed", type=int, default=0, help="dropout noise (pix2pix's test mode)")
-    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    en = sub.add_parser("encode", help="images -> latent codes with a BiGAN or InfoGAN model",
-                        epilog=EXAMPLES["encode"], formatter_class=fmt)
-    en.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
-    en.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    en.add_argument("--out", required=True, metavar="FILE", help="codes.npy (N x D floats) or codes.csv (named)")
+    en = _image_tool(sub, "encode", "images -> latent codes with a BiGAN or InfoGAN model",
+                     ("FILE", "codes.npy (N x D floats) or codes.csv (named)"), batch_size=256)
     en.add_argument("--reconstruct", metavar="FILE.png", help="also write images beside their reconstructions")
-    en.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per forward (default 256)")
-    en.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    en.add_argument("--quiet", action="store_true", help="no progress bar")
 
     x = sub.add_parser("explore", help="a grid varying one latent code of an InfoGAN model",
                        epilog=EXAMPLES["explore"], formatter_class=fmt)
@@ -146,28 +148,17 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--seed", type=int, default=0)
     x.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
-    sc = sub.add_parser("score", help="anomaly scores for images with an AnoGAN model", epilog=EXAMPLES["score"],
-                        formatter_class=fmt)
-    sc.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
-    sc.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    sc.add_argument("--out", required=True, metavar="FILE.csv", help="file, score (and anomaly yes/no)")
+    sc = _image_tool(sub, "score", "anomaly scores for images with an AnoGAN model",
+                     ("FILE.csv", "file, score (and anomaly yes/no)"), batch_size=64)
     sc.add_argument("--scorer", choices=["encoder", "latent"], help="default: the model's (model.scorer)")
     sc.add_argument("--maps", metavar="DIR", help="also write each image beside its residual heat map")
     sc.add_argument("--calibrate", nargs="+", metavar="NORMAL", help="normal images: the threshold is the "
                                                                       "--quantile of their scores")
     sc.add_argument("--quantile", type=float, default=0.95, help="of the normal scores (default 0.95)")
-    sc.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per forward (default 64)")
     sc.add_argument("--seed", type=int, default=0, help="the latent search's starting points")
-    sc.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    sc.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    cl = sub.add_parser("classify", help="class probabilities for images with a Triple-GAN model",
-                        epilog=EXAMPLES["classify"], formatter_class=fmt)
-    cl.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
-    cl.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    cl.add_argument("--out", required=True, metavar="FILE.csv", help="file, label, class index, probabilities")
-    cl.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per forward (default 256)")
-    cl.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    _image_tool(sub, "classify", "class probabilities for images with a Triple-GAN model",
+                ("FILE.csv", "file, label, class index, probabilities"), batch_size=256)
 
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
@@ -315,7 +306,8 @@ def _classify(a) -> int:
 
     if a.batch_size < 1:
         raise GankitError("--batch-size must be at least 1")
-    files, _ = classify_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.batch_size)
+    files, _ = classify_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.batch_size,
+                              progress=not a.quiet)
     print(f"{len(files)} images classified to {a.out}")
     return 0
 
