@@ -19,13 +19,13 @@ images per second on this machine. Writes OUT/digitD/results.json; the summary c
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import parser
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
@@ -66,14 +66,10 @@ def all_scores(model, x_test: torch.Tensor, subset: np.ndarray, flat_train: np.n
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__, steps=3000, out="runs/bench-anomaly")
     p.add_argument("--digits", nargs="+", type=int, default=list(range(10)))
-    p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--base-channels", type=int, default=64)
     p.add_argument("--subset", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-anomaly")
     a = p.parse_args()
 
     spec = f"mnist:{Path(a.root) / 'mnist'}"

@@ -17,14 +17,13 @@ Writes OUT/<data>/results.json and OUT/<data>/reconstructions.png (pairs x, G(E(
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import train_or_resume
+from common import parser, train_or_resume
 
 import gankit
 from gankit.api import build_model
@@ -58,12 +57,8 @@ def scores(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__, steps=10_000, out="runs/bench-bigan")
     p.add_argument("--data", nargs="+", default=["mnist", "fashion-mnist"], choices=list(SUBDIR))
-    p.add_argument("--steps", type=int, default=10_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-bigan")
     a = p.parse_args()
 
     for data in a.data:

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import gankit
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring's first line as the description, and the options all of them have
+    (training steps, the shared data folder, the output folder, and the seed where the script uses one)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--steps", type=int, default=steps, help=f"training steps (default {steps})")
+    if seed:
+        p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--root", default=str(SHARED_DATA), help="the shared data folder (mnist/, fashion_mnist/)")
+    p.add_argument("--out", default=out, help=f"where runs and results go (default {out})")
+    return p
 
 
 def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run_dir: Path, seed: int = 0,

@@ -13,11 +13,11 @@ both averaged over the preceding interval) and the Fréchet distance.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
+from common import parser
 from scipy.stats import spearmanr
 
 import gankit
@@ -37,14 +37,11 @@ def signal_vs_fd(run_dir: Path, fd_key: str) -> tuple[str, float, int]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__, steps=1500, out="runs/bench-family", seed=False)
     p.add_argument("--data", nargs="+", default=["mnist", "fashion-mnist"], choices=list(FD_KEY))
     p.add_argument("--models", nargs="+", default=["dcgan", "lsgan", "wgan", "wgan-gp", "cgan"])
-    p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--every", type=int, default=100)
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-family")
     a = p.parse_args()
 
     rows = []

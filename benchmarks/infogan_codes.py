@@ -16,14 +16,13 @@ Writes OUT/<data>/results.json and the traversal grids OUT/<data>/c1.png, c2.png
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import train_or_resume
+from common import parser, train_or_resume
 from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 
@@ -50,12 +49,8 @@ def correlations(codes: np.ndarray, pictures: np.ndarray) -> dict[str, list[floa
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__, steps=5000, out="runs/bench-infogan")
     p.add_argument("--data", nargs="+", default=["mnist", "fashion-mnist"], choices=list(SUBDIR))
-    p.add_argument("--steps", type=int, default=5000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-infogan")
     a = p.parse_args()
 
     for data in a.data:

@@ -11,23 +11,21 @@ divergence of the mode histogram from uniform. Anchors: DCGAN 99 modes / KL 3.40
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
+
+from common import parser
 
 import gankit
 from gankit.evaluate import evaluate
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=2000)
+    p = parser(__doc__, steps=2000, out="runs/bench-stacked", seed=False)
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--n", type=int, default=26_000)
     p.add_argument("--packs", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-stacked")
     a = p.parse_args()
     for pack in a.packs:
         out = Path(a.out) / f"pack{pack}"

@@ -19,13 +19,12 @@ combinations).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import torch
-from common import train_or_resume
+from common import parser, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -49,14 +48,10 @@ def read(net, x: torch.Tensor) -> torch.Tensor:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=4000)
+    p = parser(__doc__, steps=4000, out="runs/bench-stargan")
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-stargan")
     a = p.parse_args()
 
     spec = f"mnist-attrs:{Path(a.root) / 'mnist'}"

@@ -15,14 +15,13 @@ Writes OUT/results.json and OUT/samples.png (G's images, one row per class).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import train_or_resume
+from common import parser, train_or_resume
 
 import gankit
 from gankit.config import DataConfig, load_yaml
@@ -59,12 +58,8 @@ def classifier_alone(data, steps: int, batch: int, lambda_entropy: float, seed: 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__, steps=10_000, out="runs/bench-triplegan")
     p.add_argument("--labels-per-class", type=int, default=10)
-    p.add_argument("--steps", type=int, default=10_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    p.add_argument("--out", default="runs/bench-triplegan")
     a = p.parse_args()
 
     spec = f"mnist:{Path(a.root) / 'mnist'}"
