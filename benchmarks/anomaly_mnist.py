@@ -70,12 +70,13 @@ def main() -> None:
     p.add_argument("--digits", nargs="+", type=int, default=list(range(10)))
     p.add_argument("--base-channels", type=int, default=64)
     p.add_argument("--subset", type=int, default=200)
+    p.add_argument("--summary-only", action="store_true", help="only print the mean over the digits already done")
     a = p.parse_args()
 
     spec = f"mnist:{Path(a.root) / 'mnist'}"
     x_test, y_test = pixels(spec, "test")
     subset = np.sort(np.random.default_rng(a.seed).choice(len(x_test), a.subset, replace=False))
-    for d in a.digits:
+    for d in [] if a.summary_only else a.digits:
         run_dir = Path(a.out) / f"digit{d}"
         t0 = time.perf_counter()
         if not (run_dir / "checkpoints").is_dir():
