@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser
+from common import parser, train_or_resume
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
@@ -79,12 +79,10 @@ def main() -> None:
     for d in [] if a.summary_only else a.digits:
         run_dir = Path(a.out) / f"digit{d}"
         t0 = time.perf_counter()
-        if not (run_dir / "checkpoints").is_dir():
-            gankit.train("anogan", spec, overrides=[f"data.exclude_classes=[{d}]", "data.img_size=32", "data.fit=pad",
-                                                    f"model.base_channels={a.base_channels}",
-                                                    "train.tensorboard=false", "train.sample_every=1000",
-                                                    "train.checkpoint_every=1000"],
-                         steps=a.steps, out=run_dir, seed=a.seed, progress=False)
+        train_or_resume("anogan", spec, [f"data.exclude_classes=[{d}]", "data.img_size=32", "data.fit=pad",
+                                         f"model.base_channels={a.base_channels}", "train.tensorboard=false",
+                                         "train.sample_every=1000", "train.checkpoint_every=500"],
+                        a.steps, run_dir, a.seed, progress=False)
         train_seconds = time.perf_counter() - t0
         model = gankit.load(run_dir)
         anomalous = y_test == d
