@@ -13,8 +13,8 @@ of `--n` held-out test digits:
 - cross-dataset combinations: colour from A and width from B on one image (two passes), both right;
 - reconstruction: mean |G(G(x, c'), c) - x| (pixels in [0, 1]) back to the source's own labels.
 Baseline by the same command: the untranslated images (how often they already have the target). Writes
-OUT/results.json and OUT/translations.png (rows: a test digit, then red, green, blue, thick, thin, and the six
-combinations).
+OUT/results.json and OUT/translations.png (a row per test digit: the digit, then red, green, blue, thick, thin, and
+the six combinations).
 """
 
 from __future__ import annotations
