@@ -242,13 +242,12 @@ class MultiDomainEvaluator:
         x = self.x[:n].to(model.device)
         m: dict[str, Any] = {"images": len(x)}
         with inference(model):
+            source = attribute_predictions(model.D.classify(x), model.groups)  # what a flipped attribute flips
             for name, target in model.all_targets():
                 pred = attribute_predictions(model.D.classify(model.retarget(x, target)), model.groups)
                 (attr, value), = target.items()
                 j = model.attrs.index(attr)
-                if value == "flip":
-                    value = 1 - attribute_predictions(model.D.classify(x), model.groups)[:, j]
-                wanted = value
+                wanted = 1 - source[:, j] if value == "flip" else value
                 m[f"target_accuracy_own_D_{name}"] = float((pred[:, j] == wanted).float().mean())
         accuracies = [v for k, v in m.items() if k.startswith("target_accuracy_own_D_")]
         m["target_accuracy_own_D"] = sum(accuracies) / len(accuracies)

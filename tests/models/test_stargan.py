@@ -161,3 +161,11 @@ def test_trains_resumes_exactly_translates_and_reloads(tmp_path):
     gankit.export(tmp_path / "a", tmp_path / "m")
     three = {"3": 1}
     assert torch.equal(gankit.load(tmp_path / "m").translate(x, target=three), straight.translate(x, target=three))
+    # gankit evaluate on a StarGAN run: each domain's share read as the target by the model's own D_cls, and their
+    # mean (one target per digit domain here).
+    from gankit.evaluate import evaluate
+
+    m = evaluate(tmp_path / "a", n=20, progress=False)
+    per_domain = [m[f"target_accuracy_own_D_{k}"] for k in range(10)]
+    assert m["images"] == 20 and all(0 <= v <= 1 for v in per_domain)
+    assert m["target_accuracy_own_D"] == pytest.approx(sum(per_domain) / 10)

@@ -86,7 +86,7 @@ def read_attribute_table(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     return names, files, np.asarray(values, dtype=np.int8)
 
 
-def label_layout(names: list[str], groups_by_name: list[list[str]]) -> list[list[int]]:
+def group_indices(names: list[str], groups_by_name: list[list[str]]) -> list[list[int]]:
     """Groups of mutually exclusive attributes as index lists; every name must be one of `names`, in one group."""
     groups, seen = [], set()
     for group in groups_by_name:
@@ -119,7 +119,7 @@ class AttributeFolder(SkipsLateFailures, torch.utils.data.Dataset):
                             f"{table.name} has {', '.join(names[:20])}{more}")
         values = values[:, [names.index(n) for n in wanted]]
         # A group none of whose names this table has belongs to the other dataset (data.second).
-        groups = label_layout(wanted, [g for g in cfg.attr_groups if any(n in names for n in g)])
+        groups = group_indices(wanted, [g for g in cfg.attr_groups if any(n in names for n in g)])
         keep = np.ones(len(files), dtype=bool)
         for group in groups:
             keep &= values[:, group].sum(1) == 1
