@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import gankit
@@ -27,6 +28,10 @@ def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run
     """Train `model` into run_dir, or continue the run already there up to `steps` (a benchmark stopped half way
     picks up where it was; one that finished is only evaluated again)."""
     if not (run_dir / "checkpoints").is_dir():
-        gankit.train(model, spec, overrides=overrides, steps=steps, out=run_dir, seed=seed, progress=progress)
+        run = gankit.train(model, spec, overrides=overrides, steps=steps, out=run_dir, seed=seed, progress=progress)
     elif gankit.load(run_dir).trained_steps < steps:
-        gankit.resume(run_dir, steps=steps, progress=progress)
+        run = gankit.resume(run_dir, steps=steps, progress=progress)
+    else:
+        return
+    if run.status != "finished":  # stopped (Ctrl-C, SIGTERM): a half-trained model is not what the numbers are for
+        sys.exit(f"{run_dir}: training stopped at step {run.step}; run the same command again to continue")

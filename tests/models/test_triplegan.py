@@ -4,7 +4,7 @@ import torch
 from gankit.config import resolve_config
 from gankit.errors import ConfigError
 from gankit.models import DataInfo
-from gankit.models.triplegan import TripleGAN, entropy
+from gankit.models.triplegan import TripleGAN, entropy, imbalance
 
 
 def make(**model):
@@ -44,7 +44,7 @@ def test_train_step_moves_c_g_and_d(supervised):
 def test_pseudo_discriminative_loss_starts_at_rp_from(monkeypatch):
     import gankit.models.triplegan as tg
 
-    model = make(rp_from=0.5)
+    model = make(rp_from=0.5, pretrain=0.0)
     model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 10}}).train)
     assert model.rp_step == 5
     model.optimizers = model.configure_optimizers()
@@ -55,6 +55,44 @@ def test_pseudo_discriminative_loss_starts_at_rp_from(monkeypatch):
     assert len(calls) == 1  # R_L only
     model.train_step(lambda: semi_batch(), 5)
     assert len(calls) == 3  # R_L and R_P
+
+
+def test_c_trains_alone_first_then_the_game_and_rp_count_from_there():
+    torch.manual_seed(0)
+    model = make(pretrain=0.2, rp_from=0.5)
+    model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 20}}).train)
+    assert (model.game_step, model.rp_step) == (4, 12)  # R_P from half of the 16 adversarial steps
+    model.optimizers = model.configure_optimizers()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    stats = model.train_step(lambda: semi_batch(), 3)
+    assert set(stats) == {"C/loss", "C/labelled"}
+    moved = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert moved == {"C", "C_avg"}  # D and G wait for the game
+    assert set(model.train_step(lambda: semi_batch(), 4)) == {"D/loss", "G/loss", "C/loss", "C/labelled"}
+
+
+def test_classifier_is_the_running_average_of_c():
+    torch.manual_seed(0)
+    model = make(c_average=0.25)
+    model.optimizers = model.configure_optimizers()
+    start = model.C_avg.net[0].weight.clone()
+    model.train_step(lambda: semi_batch(), 0)
+    w, w_avg = model.C.net[0].weight, model.C_avg.net[0].weight
+    assert torch.allclose(w_avg, start + 0.25 * (w - start), atol=1e-6)  # a quarter of the way to C's new weights
+    model.eval()
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    assert torch.allclose(model.classify_batch(x), torch.softmax(model.C_avg(x), 1))
+    assert not torch.allclose(model.classify_batch(x), torch.softmax(model.C(x), 1))
+
+
+def test_imbalance_closed_form():
+    K = 4
+    assert imbalance(torch.zeros(5, K)).item() == pytest.approx(torch.log(torch.tensor(float(K))).item())
+    spread = torch.eye(K) * 50  # each image sure of a different class: the mean is uniform
+    one_class = torch.zeros(K, K)
+    one_class[:, 0] = 50
+    assert imbalance(spread).item() == pytest.approx(imbalance(torch.zeros(5, K)).item(), abs=1e-4)
+    assert imbalance(one_class).item() > 3 * imbalance(spread).item()
 
 
 def test_entropy_closed_form():

@@ -7,7 +7,14 @@ and a discriminator D judging pairs (x, y). D separates data pairs from C's pair
     C:  min  alpha E_pc[-log D(x, C(x))] + R_L + alpha_P R_P + lambda_entropy H(C(x_u))
     G:  min  (1 - alpha) E_pg[-log D(G(z, y), y)]
 R_L is the cross-entropy on the labelled images; R_P (alpha_P = 0.1) the cross-entropy of C on G's pairs, switched
-on after `rp_from` of the steps (when G's pairs are worth learning from; the paper's code: epoch 300 of 1000).
+on after `rp_from` of the adversarial steps (when G's pairs are worth learning from; the paper's code: epoch 300 of
+1000).
+As in the paper's code, C is first trained alone (`pretrain`, a share of the steps: R_L, the entropy of its
+predictions on unlabelled images and a class-balance term, weight 0.3): C's labels feed D's data pairs from the first
+adversarial step, and a C at chance would teach D and G wrong pairs. Throughout, C's loss also holds the
+class-balance term (1e-3: the cross-entropy of the batch's mean prediction against uniform, so C does not put every
+unlabelled image in a few classes) and weight decay on its output layer (1e-4); and C classifies with a running
+average of its weights (rate 0.01 per step), which is what the paper's code evaluates.
 As in the paper's code: C's pair is its most likely label, C's adversarial term weighted by that label's
 probability (the argmax approximation, so the gradient reaches C); the data pairs D accepts are the labelled pairs
 and unlabelled images with C's label (a labelled batch alone would let D, and G, memorise a hundred images);
@@ -24,6 +31,7 @@ supervised Triple-GAN. Use: `gankit classify RUN images --out labels.csv`; `gank
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -47,6 +55,11 @@ class TripleGANConfig(AdamConfig):
     alpha_p: float = 0.1  # R_P: C's cross-entropy on G's pairs
     rp_from: float = 0.3  # ... from this share of train.steps on
     lambda_entropy: float = 0.3  # C's prediction entropy on unlabelled images (the paper's code)
+    pretrain: float = 0.2  # share of train.steps in which only C trains (the paper's code: 30 epochs first)
+    lambda_balance: float = 1e-3  # C's mean prediction on unlabelled images against uniform ...
+    lambda_balance_pretrain: float = 0.3  # ... and while C trains alone
+    c_weight_decay: float = 1e-4  # L2 on C's output layer
+    c_average: float = 0.01  # rate of the running average of C's weights that classifies; 1: C's own weights
     g_width: int = 500
     base_channels: int = 32  # C's first conv; the others 64, 64, 128, 128 scaled alike
     d_noise_input: float = 0.3  # Gaussian noise on D's input, in units of the data range (0 to 1)
@@ -56,7 +69,9 @@ class TripleGANConfig(AdamConfig):
     lr_C: float = 1e-3
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 100, "lr_decay": "linear", "lr_decay_start": 0.3}
     limits: ClassVar[dict] = {"z_dim": (1, None, "[]"), "alpha": (0, 1, "[]"), "alpha_p": (0, None, "[]"),
-                              "rp_from": (0, 1, "[]"), "lambda_entropy": (0, None, "[]"), "g_width": (1, None, "[]"),
+                              "rp_from": (0, 1, "[]"), "lambda_entropy": (0, None, "[]"), "pretrain": (0, 1, "[]"),
+                              "lambda_balance": (0, None, "[]"), "lambda_balance_pretrain": (0, None, "[]"),
+                              "c_weight_decay": (0, None, "[]"), "c_average": (0, 1, "(]"), "g_width": (1, None, "[]"),
                               "base_channels": (1, None, "[]"), "d_noise_input": (0, None, "[]"),
                               "d_noise": (0, None, "[]"), "lr_C": (0, None, "(]")}
 
@@ -131,6 +146,13 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(logp.exp() * logp).sum(1).mean()
 
 
+def imbalance(logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the uniform distribution against the batch's mean predicted one: log K when C spreads a
+    batch evenly over the K classes, more as classes go empty."""
+    mean = F.softmax(logits.float(), 1).mean(0)
+    return -mean.clamp_min(1e-6).log().mean()
+
+
 @MODELS.register("triplegan")
 class TripleGAN(GANModel):
     Config = TripleGANConfig
@@ -149,10 +171,14 @@ class TripleGAN(GANModel):
         self.D = PairDiscriminator(C * S * S, K, cfg.d_noise_input, cfg.d_noise)
         self.C = PairClassifier(C, K, cfg.base_channels)
         self.init_weights(init_seed, self.G, self.D, self.C)
-        self.rp_step: int | None = None  # set by check() from train.steps
+        # The running average of C's weights, the classifier users get (saved with the model: a submodule).
+        self.C_avg = copy.deepcopy(self.C).requires_grad_(False)
+        self.game_step = 0  # C alone before this step; set by check() from train.steps
+        self.rp_step: int | None = None  # R_P from this step on
 
     def check(self, train) -> None:
-        self.rp_step = round(train.steps * self.cfg.rp_from)
+        self.game_step = round(train.steps * self.cfg.pretrain)
+        self.rp_step = self.game_step + round((train.steps - self.game_step) * self.cfg.rp_from)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         cfg = self.cfg
@@ -161,6 +187,22 @@ class TripleGAN(GANModel):
     def onehot(self, y: torch.Tensor) -> torch.Tensor:
         return F.one_hot(y, self.info.num_classes).float()
 
+    def classifier_loss(self, logits_u: torch.Tensor, x_l: torch.Tensor, y_l: torch.Tensor, balance: float
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """C's own terms: R_L, confidence and class balance on unlabelled images, weight decay; and R_L alone."""
+        cfg = self.cfg
+        r_l = categorical_code_loss(self.C(x_l), y_l)
+        loss = (r_l + cfg.lambda_entropy * entropy(logits_u) + balance * imbalance(logits_u)
+                + cfg.c_weight_decay * self.C.net[-1].weight.square().sum())
+        return loss, r_l
+
+    def update_C(self, loss: torch.Tensor) -> None:
+        self.optimize("C", loss)
+        with torch.no_grad():
+            torch._foreach_lerp_(list(self.C_avg.parameters()), list(self.C.parameters()), self.cfg.c_average)
+            for b_avg, b in zip(self.C_avg.buffers(), self.C.buffers()):  # batch-norm statistics: the current ones
+                b_avg.copy_(b)
+
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         batch = next_batch()
@@ -168,6 +210,10 @@ class TripleGAN(GANModel):
             x_u, x_l, y_l = batch["x"], batch["x_l"], batch["label_l"]
         else:  # every label known: a fully supervised Triple-GAN
             x_u, x_l, y_l = batch["x"], batch["x"], batch["label"]
+        if step < self.game_step:  # C alone, so that its labels are worth something when D and G start
+            loss_C, r_l = self.classifier_loss(self.C(x_u), x_l, y_l, cfg.lambda_balance_pretrain)
+            self.update_C(loss_C)
+            return {"C/loss": loss_C.detach(), "C/labelled": r_l.detach()}
         n, K = x_u.shape[0], self.info.num_classes
         y_g = (self.rand(n) * K).long().clamp(max=K - 1)
         fake = self.G(self.rand(n, cfg.z_dim), self.onehot(y_g))
@@ -198,11 +244,11 @@ class TripleGAN(GANModel):
         # labels, be confident on unlabelled images, and, once G is worth it, learn from G's pairs.
         with frozen(self.D):
             adv_C = (p_u * F.softplus(-self.D(x_u, self.onehot(y_c)))).mean()
-        r_l = categorical_code_loss(self.C(x_l), y_l)
-        loss_C = cfg.alpha * adv_C + r_l + cfg.lambda_entropy * entropy(logits_u)
+        own, r_l = self.classifier_loss(logits_u, x_l, y_l, cfg.lambda_balance)
+        loss_C = cfg.alpha * adv_C + own
         if self.rp_step is not None and step >= self.rp_step and cfg.alpha_p > 0:
             loss_C = loss_C + cfg.alpha_p * categorical_code_loss(self.C(fake.detach()), y_g)
-        self.optimize("C", loss_C)
+        self.update_C(loss_C)
         return {"D/loss": loss_D.detach(), "G/loss": loss_G.detach(), "C/loss": loss_C.detach(),
                 "C/labelled": r_l.detach()}
 
@@ -213,4 +259,4 @@ class TripleGAN(GANModel):
         return (G or self.G)(z, self.onehot(self.class_labels(n, label)))
 
     def classify_batch(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(self.C(x).float(), 1)
+        return F.softmax(self.C_avg(x).float(), 1)
