@@ -104,3 +104,15 @@ def test_needs_labelled_images():
     cfg = resolve_config({"model": {"name": "triplegan"}})
     with pytest.raises(ConfigError, match="has no labels"):
         TripleGAN(cfg.model, DataInfo("folder", 16, 1))
+
+
+@pytest.mark.parametrize("unit_norm", [True, False])
+def test_d_is_the_papers_unit_norm_mlp_or_a_plain_one(unit_norm):
+    from gankit.nn import UnitNormLinear
+
+    torch.manual_seed(0)
+    model = make(d_unit_norm=unit_norm)
+    assert isinstance(model.D.head, UnitNormLinear) == unit_norm
+    model.optimizers = model.configure_optimizers()
+    stats = model.train_step(lambda: semi_batch(), 0)
+    assert all(torch.isfinite(v) for v in stats.values())

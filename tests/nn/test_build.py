@@ -26,3 +26,17 @@ def test_packed_discriminator_shapes(pack):
     D = make_discriminator(vec, 0, 32, 2, pack=pack)
     assert D(packed(torch.randn(8, 2), pack)).shape == (8 // pack,)
     assert make_generator(vec, 2, 0, 32, 2)(torch.randn(5, 2)).shape == (5, 2)
+
+
+def test_unit_norm_linear_ignores_the_scale_of_its_weights():
+    from gankit.nn import UnitNormLinear
+
+    torch.manual_seed(0)
+    layer = UnitNormLinear(6, 3)
+    x = torch.randn(4, 6)
+    y = layer(x)
+    with torch.no_grad():
+        layer.weight.mul_(torch.tensor([[5.0], [0.1], [2.0]]))  # each unit's weights rescaled differently
+    assert torch.allclose(layer(x), y, atol=1e-5)
+    direction = layer.weight / layer.weight.norm(dim=1, keepdim=True)
+    assert torch.allclose(y, x @ direction.T + layer.bias, atol=1e-5)

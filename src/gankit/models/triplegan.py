@@ -22,8 +22,8 @@ C also minimises the entropy of its predictions on unlabelled images (weight 0.3
 input (sigma 0.3 of the data range) and hidden layers (0.5). Two unlabelled batches per step: C's, and D's data.
 Networks (the paper's MNIST code): C a CNN (conv 32 5x5, pool, conv 64 3x3, conv 64 3x3, pool, conv 128 3x3 x 2,
 global average pool, dense; batch norm, ReLU, dropout 0.5 after the pools); G an MLP (500, 500, softplus, batch
-norm) and D an MLP (1000, 500, 250, 250, 250, LeakyReLU), both with the one-hot label appended to every layer's
-input. z ~ U(0, 1)^100. Adam 1e-3, beta1 0.5, batch 100 (labelled and unlabelled), learning rate decaying
+norm) and D an MLP (1000, 500, 250, 250, 250, ReLU, each layer's weights normalised to norm 1 per unit), both with
+the one-hot label appended to every layer's input. z ~ U(0, 1)^100. Adam 1e-3, beta1 0.5, batch 100 (labelled and unlabelled), learning rate decaying
 linearly from 30 % of the run.
 Data: a labelled set with `data.labels_per_class=N` (the rest unlabelled); with every label kept it is a fully
 supervised Triple-GAN. Use: `gankit classify RUN images --out labels.csv`; `gankit sample RUN --label 3`.
@@ -43,6 +43,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
 from ..losses.information import categorical_code_loss
+from ..nn import UnitNormLinear
 from ..registry import MODELS
 from .base import AdamConfig, Batch, DataInfo, GANModel, frozen
 
@@ -64,6 +65,7 @@ class TripleGANConfig(AdamConfig):
     base_channels: int = 32  # C's first conv; the others 64, 64, 128, 128 scaled alike
     d_noise_input: float = 0.3  # Gaussian noise on D's input, in units of the data range (0 to 1)
     d_noise: float = 0.5  # on D's hidden layers
+    d_unit_norm: bool = True  # the paper's code: D's layers weight-normalised at scale 1, ReLU; false: plain, LeakyReLU
     lr_G: float = 1e-3
     lr_D: float = 1e-3
     lr_C: float = 1e-3
@@ -96,24 +98,28 @@ class PairGenerator(nn.Module):
 
 
 class PairDiscriminator(nn.Module):
-    """D(x, y): an MLP over the flattened image (1000, 500, 250, 250, 250 units, LeakyReLU 0.2) with the one-hot y
-    appended to every layer's input and Gaussian noise on its input and hidden layers while training."""
+    """D(x, y): an MLP over the flattened image (1000, 500, 250, 250, 250 units) with the one-hot y appended to every
+    layer's input and Gaussian noise on its input and hidden layers while training. `unit_norm`: every layer's weights
+    normalised to norm 1 per unit and ReLU, as in the paper's code (a D that cannot sharpen its verdicts by growing its
+    weights, so G keeps a gradient); otherwise plain linear layers and LeakyReLU 0.2."""
 
     widths = (1000, 500, 250, 250, 250)
 
-    def __init__(self, in_dim: int, num_classes: int, noise_input: float, noise: float):
+    def __init__(self, in_dim: int, num_classes: int, noise_input: float, noise: float, unit_norm: bool = True):
         super().__init__()
         dims = (in_dim, *self.widths)
-        self.layers = nn.ModuleList([nn.Linear(a + num_classes, b) for a, b in zip(dims[:-1], dims[1:])])
-        self.head = nn.Linear(dims[-1] + num_classes, 1)
+        Linear = UnitNormLinear if unit_norm else nn.Linear
+        self.layers = nn.ModuleList([Linear(a + num_classes, b) for a, b in zip(dims[:-1], dims[1:])])
+        self.head = Linear(dims[-1] + num_classes, 1)
         self.noise_input, self.noise = noise_input, noise
+        self.leak = 0.0 if unit_norm else 0.2
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         h = x.flatten(1)
         if self.training and self.noise_input:
             h = h + torch.randn_like(h) * self.noise_input * 2  # images span [-1, 1]: twice the data range unit
         for layer in self.layers:
-            h = F.leaky_relu(layer(torch.cat([h, y], 1)), 0.2)
+            h = F.leaky_relu(layer(torch.cat([h, y], 1)), self.leak)
             if self.training and self.noise:
                 h = h + torch.randn_like(h) * self.noise
         return self.head(torch.cat([h, y], 1)).flatten()
@@ -168,9 +174,11 @@ class TripleGAN(GANModel):
             raise ConfigError(f"triplegan's classifier needs data.img_size >= 16, got {info.img_size}")
         K, C, S = info.num_classes, info.img_channels, info.img_size
         self.G = PairGenerator(cfg.z_dim, K, S, C, cfg.g_width)
-        self.D = PairDiscriminator(C * S * S, K, cfg.d_noise_input, cfg.d_noise)
+        self.D = PairDiscriminator(C * S * S, K, cfg.d_noise_input, cfg.d_noise, cfg.d_unit_norm)
         self.C = PairClassifier(C, K, cfg.base_channels)
-        self.init_weights(init_seed, self.G, self.D, self.C)
+        # A unit-norm D keeps its own initialisation (directions from N(0, 0.1)); DCGAN's N(0, 0.02) would give the
+        # same directions but five times the relative step per Adam update.
+        self.init_weights(init_seed, self.G, self.C, *([] if cfg.d_unit_norm else [self.D]))
         # The running average of C's weights, the classifier users get (saved with the model: a submodule).
         self.C_avg = copy.deepcopy(self.C).requires_grad_(False)
         self.game_step = 0  # C alone before this step; set by check() from train.steps

@@ -5,9 +5,9 @@ from .discriminators import DCGANDiscriminator, PatchDiscriminator, check_patch_
 from .encoders import ConvEncoder
 from .generators import DCGANGenerator, FCConvGenerator, ResnetGenerator, UNetGenerator
 from .init import dcgan_init
-from .mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, MLPImageGenerator
+from .mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, MLPImageGenerator, UnitNormLinear
 
 __all__ = ["ConvEncoder", "DCGANDiscriminator", "DCGANGenerator", "FCConvGenerator", "MLPDiscriminator",
            "MLPEncoder", "MLPGenerator", "MLPImageGenerator", "PatchDiscriminator", "ResnetGenerator",
-           "UNetGenerator", "check_patch_size", "dcgan_init", "make_discriminator", "make_generator", "packed",
-           "receptive_field"]
+           "UNetGenerator", "UnitNormLinear", "check_patch_size", "dcgan_init", "make_discriminator",
+           "make_generator", "packed", "receptive_field"]

@@ -72,3 +72,19 @@ class MLPDiscriminator(MLPEncoder):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x).flatten()
+
+
+class UnitNormLinear(nn.Linear):
+    """A linear layer whose every output unit's weight vector is scaled to norm 1 on the way in (weight
+    normalisation with the scale fixed at 1, as in the MLP discriminators of improved-GAN and Triple-GAN): the layer
+    cannot grow its outputs by growing its weights, so a discriminator built of them stays smooth and its verdicts
+    moderate. The stored weights only give directions; they start from N(0, 0.1) as in those codes."""
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.weight, 0.0, 0.1)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight / self.weight.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        return nn.functional.linear(x, w, self.bias)
