@@ -46,6 +46,7 @@ from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator
 from ..losses.information import categorical_code_loss
 from ..nn import UnitNormLinear
 from ..registry import MODELS
+from ..train.ema import average_into
 from .base import AdamConfig, Batch, DataInfo, GANModel, frozen
 
 
@@ -210,10 +211,7 @@ class TripleGAN(GANModel):
 
     def update_C(self, loss: torch.Tensor) -> None:
         self.optimize("C", loss)
-        with torch.no_grad():
-            torch._foreach_lerp_(list(self.C_avg.parameters()), list(self.C.parameters()), self.cfg.c_average)
-            for b_avg, b in zip(self.C_avg.buffers(), self.C.buffers()):  # batch-norm statistics: the current ones
-                b_avg.copy_(b)
+        average_into(self.C_avg, self.C, self.cfg.c_average)
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
         cfg = self.cfg

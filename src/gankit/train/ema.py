@@ -14,17 +14,20 @@ class EMA:
         self.net = net
         self.copy = copy.deepcopy(net).eval().requires_grad_(False)
 
-    @torch.no_grad()
     def update(self) -> None:
-        ema_params = list(self.copy.parameters())
-        params = [p.detach() for p in self.net.parameters()]
-        torch._foreach_lerp_(ema_params, params, 1.0 - self.beta)
-        # Buffers (batch-norm statistics) are copied: averaging them lags behind the weights they describe.
-        for b_ema, b in zip(self.copy.buffers(), self.net.buffers()):
-            b_ema.copy_(b)
+        average_into(self.copy, self.net, 1.0 - self.beta)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return self.copy.state_dict()
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.copy.load_state_dict(state)
+
+
+@torch.no_grad()
+def average_into(average: nn.Module, net: nn.Module, rate: float) -> None:
+    """Move `average`'s weights `rate` of the way to `net`'s (a running average of a network trained in place)."""
+    torch._foreach_lerp_(list(average.parameters()), [p.detach() for p in net.parameters()], rate)
+    # Buffers (batch-norm statistics) are copied: averaging them lags behind the weights they describe.
+    for b_avg, b in zip(average.buffers(), net.buffers()):
+        b_avg.copy_(b)
