@@ -106,6 +106,24 @@ def test_needs_labelled_images():
         TripleGAN(cfg.model, DataInfo("folder", 16, 1))
 
 
+@pytest.mark.parametrize("weight_norm", [True, False])
+def test_g_output_layer_is_the_papers_weight_normalised_one_or_a_plain_one(weight_norm):
+    from gankit.nn import UnitNormLinear
+
+    torch.manual_seed(0)
+    model = make(g_weight_norm=weight_norm)
+    out = model.G.out
+    assert isinstance(out, UnitNormLinear) == weight_norm
+    if weight_norm:  # the gain starts at 1, whatever initialisation gave the directions
+        assert torch.equal(out.scale, torch.ones_like(out.scale))
+    model.optimizers = model.configure_optimizers()
+    for step in range(2):
+        stats = model.train_step(lambda: semi_batch(), step)
+    assert all(torch.isfinite(v) for v in stats.values())
+    if weight_norm:  # G's optimiser trains the gain
+        assert not torch.equal(out.scale, torch.ones_like(out.scale))
+
+
 @pytest.mark.parametrize("unit_norm", [True, False])
 def test_d_is_the_papers_unit_norm_mlp_or_a_plain_one(unit_norm):
     from gankit.nn import UnitNormLinear

@@ -40,3 +40,21 @@ def test_unit_norm_linear_ignores_the_scale_of_its_weights():
     assert torch.allclose(layer(x), y, atol=1e-5)
     direction = layer.weight / layer.weight.norm(dim=1, keepdim=True)
     assert torch.allclose(y, x @ direction.T + layer.bias, atol=1e-5)
+
+
+def test_unit_norm_linear_with_a_learned_scale_is_weight_normalisation():
+    from gankit.nn import UnitNormLinear
+
+    torch.manual_seed(0)
+    layer = UnitNormLinear(6, 3, learn_scale=True)
+    assert layer.scale.requires_grad and torch.equal(layer.scale, torch.ones(3))
+    x = torch.randn(4, 6)
+    with torch.no_grad():
+        layer.weight.mul_(7.0)  # the stored norm still does not count ...
+        layer.scale.copy_(torch.tensor([2.0, 0.5, 1.0]))  # ... the learned one does, per unit
+    direction = layer.weight / layer.weight.norm(dim=1, keepdim=True)
+    expected = x @ (direction * torch.tensor([[2.0], [0.5], [1.0]])).T + layer.bias
+    assert torch.allclose(layer(x), expected, atol=1e-5)
+    layer(x).sum().backward()
+    assert layer.scale.grad is not None and "scale" in layer.state_dict()
+    assert "scale" not in UnitNormLinear(6, 3).state_dict()

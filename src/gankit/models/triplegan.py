@@ -22,8 +22,9 @@ C also minimises the entropy of its predictions on unlabelled images (weight 0.3
 input (sigma 0.3 of the data range) and hidden layers (0.5). Two unlabelled batches per step: C's, and D's data.
 Networks (the paper's MNIST code): C a CNN (conv 32 5x5, pool, conv 64 3x3, conv 64 3x3, pool, conv 128 3x3 x 2,
 global average pool, dense; batch norm, ReLU, dropout 0.5 after the pools); G an MLP (500, 500, softplus, batch
-norm) and D an MLP (1000, 500, 250, 250, 250, LeakyReLU; the paper's code normalises each layer's weights to norm 1
-per unit and uses ReLU: `d_unit_norm`), both with the one-hot label appended to every layer's input.
+norm; the paper's code weight-normalises the output layer: `g_weight_norm`) and D an MLP (1000, 500, 250, 250, 250,
+LeakyReLU; the paper's code normalises each layer's weights to norm 1 per unit and uses ReLU: `d_unit_norm`), both
+with the one-hot label appended to every layer's input.
 z ~ U(0, 1)^100. Adam 1e-3, beta1 0.5, batch 100 (labelled and unlabelled), learning rate decaying linearly from
 30 % of the run.
 Data: a labelled set with `data.labels_per_class=N` (the rest unlabelled); with every label kept it is a fully
@@ -35,6 +36,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
@@ -64,6 +66,10 @@ class TripleGANConfig(AdamConfig):
     c_weight_decay: float = 1e-4  # L2 on C's output layer
     c_average: float = 0.01  # rate of the running average of C's weights that classifies; 1: C's own weights
     g_width: int = 500
+    # true: G's output layer weight-normalised (a learned gain per pixel from 1), as in the paper's code. Off by
+    # default: it did not stop G's early collapse (one image for every z) in 250-step diagnostics, with either D, and
+    # the benchmark's numbers are for the plain layer (docs/benchmarks.md, Triple-GAN).
+    g_weight_norm: bool = False
     base_channels: int = 32  # C's first conv; the others 64, 64, 128, 128 scaled alike
     d_noise_input: float = 0.3  # Gaussian noise on D's input, in units of the data range (0 to 1)
     d_noise: float = 0.5  # on D's hidden layers
@@ -85,15 +91,17 @@ class TripleGANConfig(AdamConfig):
 
 class PairGenerator(nn.Module):
     """G(z, y): two hidden layers of `width` units (softplus, batch norm), the one-hot y appended to each layer's
-    input, a tanh image."""
+    input, a tanh image; `weight_norm`: the output layer weight-normalised with a learned gain per pixel."""
 
-    def __init__(self, z_dim: int, num_classes: int, img_size: int, img_channels: int, width: int):
+    def __init__(self, z_dim: int, num_classes: int, img_size: int, img_channels: int, width: int,
+                 weight_norm: bool = False):
         super().__init__()
         self.shape = (img_channels, img_size, img_size)
         self.hidden = nn.ModuleList([nn.Linear(z_dim + num_classes, width, bias=False),
                                      nn.Linear(width + num_classes, width, bias=False)])
         self.norms = nn.ModuleList([nn.BatchNorm1d(width), nn.BatchNorm1d(width)])
-        self.out = nn.Linear(width + num_classes, img_channels * img_size * img_size)
+        Out = partial(UnitNormLinear, learn_scale=True) if weight_norm else nn.Linear
+        self.out = Out(width + num_classes, img_channels * img_size * img_size)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         h = z
@@ -178,7 +186,7 @@ class TripleGAN(GANModel):
         if info.img_size < 16:
             raise ConfigError(f"triplegan's classifier needs data.img_size >= 16, got {info.img_size}")
         K, C, S = info.num_classes, info.img_channels, info.img_size
-        self.G = PairGenerator(cfg.z_dim, K, S, C, cfg.g_width)
+        self.G = PairGenerator(cfg.z_dim, K, S, C, cfg.g_width, cfg.g_weight_norm)
         self.D = PairDiscriminator(C * S * S, K, cfg.d_noise_input, cfg.d_noise, cfg.d_unit_norm)
         self.C = PairClassifier(C, K, cfg.base_channels)
         # A unit-norm D keeps its own initialisation (directions from N(0, 0.1)); DCGAN's N(0, 0.02) would give the

@@ -76,9 +76,16 @@ class MLPDiscriminator(MLPEncoder):
 
 class UnitNormLinear(nn.Linear):
     """A linear layer whose every output unit's weight vector is scaled to norm 1 on the way in (weight
-    normalisation with the scale fixed at 1, as in the MLP discriminators of improved-GAN and Triple-GAN): the layer
-    cannot grow its outputs by growing its weights, so a discriminator built of them stays smooth and its verdicts
-    moderate. The stored weights only give directions; they start from N(0, 0.1) as in those codes."""
+    normalisation, as in the MLP discriminators of improved-GAN and Triple-GAN): the layer cannot grow its outputs by
+    growing its weights, so a discriminator built of them stays smooth and its verdicts moderate. The stored weights
+    only give directions; they start from N(0, 0.1) as in those codes. `learn_scale`: each unit's norm is a learned
+    `scale` starting at 1 (Salimans & Kingma's weight normalisation; Triple-GAN's generator output layer): Adam then
+    moves each unit's gain by about the learning rate per step, where with plain weights each of its hundreds of
+    inputs' weights moves that much, and a tanh or sigmoid output can saturate within a few dozen steps."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, learn_scale: bool = False):
+        super().__init__(in_features, out_features, bias)
+        self.scale = nn.Parameter(torch.ones(out_features)) if learn_scale else None
 
     def reset_parameters(self) -> None:
         nn.init.normal_(self.weight, 0.0, 0.1)
@@ -87,4 +94,6 @@ class UnitNormLinear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.weight / self.weight.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        if self.scale is not None:
+            w = w * self.scale[:, None]
         return nn.functional.linear(x, w, self.bias)
