@@ -33,8 +33,6 @@ from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png
 
-# The ablation: R_P (C's cross-entropy on G's pairs) off, for a run too short for G to draw its labels' digits.
-NO_RP = ["model.alpha_p=0"]
 BASELINES = {
     "C on the labels alone": ["model.pretrain=1", "model.lambda_entropy=0", "model.lambda_balance_pretrain=0"],
     "C + entropy and balance": ["model.pretrain=1"],
@@ -59,12 +57,14 @@ def main() -> None:
     out = Path(a.out)
     common = ["data.img_size=28", f"data.labels_per_class={a.labels_per_class}", "train.tensorboard=false",
               "train.sample_every=1000", "train.checkpoint_every=500"]
-    runs = {"triplegan": (out / "run", [], a.steps), "triplegan without R_P": (out / "no-rp", NO_RP, a.steps)}
+    # name: (run folder, overrides, steps, --part). The ablation: R_P (C's cross-entropy on G's pairs) off.
+    runs = {"triplegan": (out / "run", [], a.steps, "gan"),
+            "triplegan without R_P": (out / "no-rp", ["model.alpha_p=0"], a.steps, "gan")}
     for i, (name, extra) in enumerate(BASELINES.items()):
-        runs[name] = (out / f"alone-{i}", extra, a.baseline_steps)
+        runs[name] = (out / f"alone-{i}", extra, a.baseline_steps, "baselines")
     seconds = {}
-    for name, (run_dir, extra, steps) in runs.items():
-        if a.part and a.part != ("gan" if name.startswith("triplegan") else "baselines"):
+    for name, (run_dir, extra, steps, part) in runs.items():
+        if a.part and a.part != part:
             continue
         t0 = time.perf_counter()
         train_or_resume("triplegan", spec, common + extra, steps, run_dir, a.seed)
@@ -74,7 +74,7 @@ def main() -> None:
 
     test = load_dataset(DataConfig(spec=spec, img_size=28, split="test"))
     x_test, y_test = test.images.float() / 127.5 - 1, test.labels.numpy()
-    models = {name: gankit.load(run_dir) for name, (run_dir, _, _) in runs.items()}
+    models = {name: gankit.load(run_dir) for name, (run_dir, *_) in runs.items()}
     rows = {name: error(model, x_test, y_test) for name, model in models.items()}
     gan = models["triplegan"]
     with torch.no_grad():
