@@ -39,7 +39,7 @@ def check_or_clean_error(tree, overrides):
     try:
         cfg = resolve_config(tree, overrides)
         info = VECTOR_INFO if cfg.data.spec in MIXTURES else IMAGE_INFO
-        check_runnable(cfg, build_model(cfg, info, torch.device("cpu")))
+        check_runnable(cfg, build_model(cfg, info, torch.device("cpu")), n_images=1000)
     except GankitError as e:
         text = str(e)
         assert text and "\n" not in text.strip() and "Traceback" not in text

@@ -100,3 +100,14 @@ def test_evaluate_reports_auroc_and_classifier_accuracy(runs, tmp_path, monkeypa
 
     assert 0 <= evaluate(tmp_path / "a", n=100, progress=False)["anomaly_auroc_encoder"] <= 1
     assert 0 <= evaluate(runs / "triplegan", n=100, progress=False)["classify_accuracy"] <= 1
+
+
+def test_a_model_saved_with_a_retired_key_still_classifies(runs, pictures, tmp_path):
+    import json
+
+    model_dir = gankit.export(runs / "triplegan", tmp_path / "model")
+    meta = json.loads((model_dir / "config.json").read_text())
+    meta["model"]["rp_from"] = 0.3  # how Triple-GAN models saved before rp_after_epochs read
+    (model_dir / "config.json").write_text(json.dumps(meta))
+    assert main(["classify", str(model_dir), str(pictures / "test"), "--out", str(tmp_path / "c.csv")]) == 0
+    assert len(read(tmp_path / "c.csv")) == 5

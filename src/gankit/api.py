@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from . import __version__
-from .config import RunConfig, load_yaml, resolve_config, to_dict
+from .config import RunConfig, drop_retired, load_yaml, resolve_config, to_dict
 from .data import load_dataset
 from .data.stream import mix
 from .errors import CheckpointError, ConfigError, GankitError
@@ -99,9 +99,10 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook],
     return hooks
 
 
-def check_runnable(cfg: RunConfig, model: GANModel, dist: Dist = distributed.SINGLE) -> None:
-    """Settings that are each valid but cannot train together: fail before anything is written."""
-    model.check(cfg.train)
+def check_runnable(cfg: RunConfig, model: GANModel, n_images: int, dist: Dist = distributed.SINGLE) -> None:
+    """Settings that are each valid but cannot train together (on `n_images` training images): fail before
+    anything is written."""
+    model.check(cfg.train, n_images)
     local_batch = cfg.train.batch_size // dist.world
     # Batch norm over vectors (MLPs) has one value per feature and sample; image batch norm also pools over
     # pixels, so pix2pix's batch 1 works (its 1x1 bottleneck is unnormalised for that reason).
@@ -123,7 +124,7 @@ def _prepare(cfg: RunConfig, dist: Dist) -> tuple[Any, GANModel, torch.device]:
     dataset = load_dataset(cfg.data)
     seed_everything(cfg.train.seed, dist.rank)
     model = build_model(cfg, dataset.info, device)
-    check_runnable(cfg, model, dist)
+    check_runnable(cfg, model, len(dataset), dist)
     return dataset, model, device
 
 
@@ -203,7 +204,7 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
         raise GankitError(f"{run_dir} is not a run folder")
     dist = distributed.from_env()
     if not checkpoint.candidates(run_dir / "checkpoints") and (run_dir / "config.yaml").is_file():
-        tree = load_yaml(run_dir / "config.yaml")
+        tree = _saved_config(load_yaml(run_dir / "config.yaml"), progress and dist.main)
         cfg = resolve_config(tree, [f"train.steps={steps}"] if steps is not None else [])
         _say(progress and dist.main, f"{run_dir} stopped before its first checkpoint: starting it over from step 0")
         return _run(cfg, run_dir, None, progress, hooks, _prepare(cfg, dist), dist)
@@ -217,7 +218,7 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
         if problems:
             _say(True, f"resuming from {ckpt.path}")
     dist.barrier()
-    tree = ckpt.state["config"]
+    tree = _saved_config(ckpt.state["config"], progress and dist.main)
     if steps is not None:
         tree = {**tree, "train": {**tree["train"], "steps": steps}}
     cfg = resolve_config(tree)
@@ -230,11 +231,20 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
     return _run(cfg, run_dir, ckpt.state, progress, hooks, prepared, dist)
 
 
+def _saved_config(tree: dict[str, Any], say: bool) -> dict[str, Any]:
+    """A run's saved config, without keys its system has retired since (each one said, as the run now trains
+    without it)."""
+    tree, dropped = drop_retired(tree)
+    for line in dropped:
+        _say(say, line)
+    return tree
+
+
 # ---------------------------------------------------------------------------------- model folders
 
 
 def _model_from_checkpoint(ckpt: checkpoint.Checkpoint) -> GANModel:
-    cfg = resolve_config(ckpt.state["config"])
+    cfg = resolve_config(drop_retired(ckpt.state["config"])[0])
     info = DataInfo.from_dict(ckpt.state["data_info"])
     model = build_model(cfg, info, torch.device("cpu"))
     try:
@@ -273,7 +283,7 @@ def _load_model_dir(path: Path) -> GANModel:
         raise CheckpointError(f"{path / 'config.json'}: model format version {meta.get('format_version')} "
                               f"is not {MODEL_FORMAT_VERSION}")
     try:
-        cfg = resolve_config({"model": meta["model"], "train": {"seed": 0}})
+        cfg = resolve_config(drop_retired({"model": meta["model"], "train": {"seed": 0}})[0])
         info = DataInfo.from_dict(meta["data"])
     except (KeyError, TypeError) as e:
         raise CheckpointError(f"{path / 'config.json'}: missing or malformed entry {e}") from None

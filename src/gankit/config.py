@@ -95,6 +95,8 @@ def from_dict(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
     kwargs = {}
     for key, value in data.items():
         path = f"{where}.{key}" if where else str(key)
+        if key in getattr(cls, "retired", {}):
+            raise ConfigError(f"'{path}' is no longer a setting: {cls.retired[key]}")
         if key not in valid:
             section = f"'{where}'" if where else "the config"
             raise ConfigError(
@@ -133,6 +135,9 @@ class ModelConfig:
     # Allowed ranges, (low, high, kind) with kind "[]" (inclusive), "(]" (low excluded), "[)" (high excluded);
     # None: unbounded. Collected over the class hierarchy, so a subclass adds its own fields' ranges.
     limits: ClassVar[dict[str, tuple[float | None, float | None, str]]] = {}
+    # Keys this system no longer has -> what replaced them. Setting one is an error that says so; a saved model or
+    # run that still carries one loads without it (drop_retired), so models trained before the change keep working.
+    retired: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         merged: dict[str, tuple[float | None, float | None, str]] = {}
@@ -291,6 +296,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 def default_config(model_name: str) -> RunConfig:
     """The full default config of a system: its paper's model and train defaults."""
     return resolve_config({"model": {"name": model_name}})
+
+
+def drop_retired(tree: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A saved config (a model's or a run's) without the model keys its system has since retired, and a line on
+    each one dropped."""
+    model_tree = dict(tree.get("model") or {})
+    retired = MODELS.get(str(model_tree.get("name"))).Config.retired if model_tree.get("name") else {}
+    dropped = [f"model.{key} is no longer a setting, ignored: {retired[key]}" for key in model_tree if key in retired]
+    for key in retired:
+        model_tree.pop(key, None)
+    return {**tree, "model": model_tree}, dropped
 
 
 def resolve_config(tree: Mapping[str, Any], overrides: Sequence[str] = ()) -> RunConfig:

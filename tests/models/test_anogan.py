@@ -15,7 +15,7 @@ def make(**model):
 
 def test_gan_stage_then_encoder_stage_each_update_only_their_networks():
     model = make()
-    model.check(resolve_config({"model": {"name": "anogan"}, "train": {"steps": 8}}).train)
+    model.check(resolve_config({"model": {"name": "anogan"}, "train": {"steps": 8}}).train, 1000)
     assert model.gan_steps == 6  # the last quarter trains E
     model.optimizers = model.configure_optimizers()
     batch = {"x": torch.rand(8, 1, 16, 16) * 2 - 1}
@@ -81,4 +81,4 @@ def test_too_few_steps_for_the_gan_is_refused(share, steps):
 
     model = make(encoder_share=share)
     with pytest.raises(ConfigError, match="no step for the GAN"):
-        model.check(resolve_config({"model": {"name": "anogan"}, "train": {"steps": steps}}).train)
+        model.check(resolve_config({"model": {"name": "anogan"}, "train": {"steps": steps}}).train, 1000)

@@ -41,27 +41,46 @@ def test_train_step_moves_c_g_and_d(supervised):
         assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items() if k.startswith(net))
 
 
-def test_pseudo_discriminative_loss_starts_at_rp_from(monkeypatch):
+def test_pseudo_discriminative_loss_starts_after_rp_after_epochs(monkeypatch):
     import gankit.models.triplegan as tg
 
-    model = make(rp_from=0.5, pretrain=0.0)
-    model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 10}}).train)
-    assert model.rp_step == 5
+    model = make(rp_after_epochs=2.5, pretrain=0.0)
+    model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 100, "batch_size": 8}}).train,
+                n_images=16)
+    assert model.rp_step == 5  # two steps per pass over the 16 images
     model.optimizers = model.configure_optimizers()
     calls = []
     real = tg.categorical_code_loss
     monkeypatch.setattr(tg, "categorical_code_loss", lambda logits, y: calls.append(len(y)) or real(logits, y))
-    model.train_step(lambda: semi_batch(), 4)
+    assert "C/pairs_of_G" not in model.train_step(lambda: semi_batch(), 4)
     assert len(calls) == 1  # R_L only
-    model.train_step(lambda: semi_batch(), 5)
-    assert len(calls) == 3  # R_L and R_P
+    stats = model.train_step(lambda: semi_batch(), 5)
+    assert len(calls) == 3 and torch.isfinite(stats["C/pairs_of_G"])  # R_L and R_P
+
+
+def test_rp_waits_for_passes_over_the_data_however_long_the_run():
+    cfg = resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 3000}})
+    model = make()
+    model.check(cfg.train, n_images=10_000)  # MNIST's 10k training images at batch 100: 100 steps a pass
+    assert (model.game_step, model.rp_step) == (600, 600 + 299 * 100)  # the paper's code: R_P from game epoch 300
+
+
+def test_rp_from_is_retired_with_a_pointer_and_old_models_still_load():
+    from gankit.config import drop_retired
+
+    with pytest.raises(ConfigError, match="rp_after_epochs"):
+        resolve_config({"model": {"name": "triplegan", "rp_from": 0.3}})
+    tree, dropped = drop_retired({"model": {"name": "triplegan", "rp_from": 0.3, "alpha_p": 0.2}})
+    assert resolve_config(tree).model.alpha_p == 0.2 and len(dropped) == 1 and "rp_from" in dropped[0]
+    assert drop_retired({"model": {"name": "dcgan"}}) == ({"model": {"name": "dcgan"}}, [])
 
 
 def test_c_trains_alone_first_then_the_game_and_rp_count_from_there():
     torch.manual_seed(0)
-    model = make(pretrain=0.2, rp_from=0.5)
-    model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 20}}).train)
-    assert (model.game_step, model.rp_step) == (4, 12)  # R_P from half of the 16 adversarial steps
+    model = make(pretrain=0.2, rp_after_epochs=4)
+    model.check(resolve_config({"model": {"name": "triplegan"}, "train": {"steps": 20, "batch_size": 8}}).train,
+                n_images=16)
+    assert (model.game_step, model.rp_step) == (4, 12)  # R_P after 4 passes of 2 steps from the game's start
     model.optimizers = model.configure_optimizers()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     stats = model.train_step(lambda: semi_batch(), 3)

@@ -63,7 +63,7 @@ class AnoGAN(GANModel):
         self.init_weights(init_seed, self.G, self.D, self.E)
         self.gan_steps: int | None = None  # set by check() from train.steps
 
-    def check(self, train) -> None:
+    def check(self, train, n_images: int) -> None:
         self.gan_steps = round(train.steps * (1 - self.cfg.encoder_share))
         if self.gan_steps < 1:
             raise ConfigError(f"train.steps={train.steps} leaves no step for the GAN; use more steps")

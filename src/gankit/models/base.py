@@ -251,8 +251,9 @@ class GANModel(nn.Module):
         x = draw(n * d.world, *shape, generator=self.noise, device=self.noise.device)
         return x[d.rank * n:(d.rank + 1) * n] if d.active else x
 
-    def check(self, train: Any) -> None:
-        """Reject train settings this model cannot use (called before a run folder is written)."""
+    def check(self, train: Any, n_images: int) -> None:
+        """Reject train settings this model cannot use, and fix schedules that count in steps or in passes over
+        the `n_images` training images (called before a run folder is written)."""
 
     def init_weights(self, seed: int, *nets: nn.Module) -> None:
         """Conv nets get DCGAN's N(0, 0.02) initialisation; MLPs keep PyTorch's (seeded by the trainer)."""

@@ -85,7 +85,7 @@ class CycleGAN(GANModel):
         self.init_weights(init_seed, self.G_AB, self.G_BA, self.D_A, self.D_B)  # N(0, 0.02), as the paper's code
         self.pool_A, self.pool_B = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
 
-    def check(self, train) -> None:
+    def check(self, train, n_images: int) -> None:
         if train.ema_beta > 0:
             raise ConfigError("cyclegan keeps no EMA copy (it has two generators): leave train.ema_beta at 0")
 

@@ -44,7 +44,7 @@ class GAN(GANModel):
         self.D = make_discriminator(info, cfg.base_channels, cfg.d_width, cfg.d_depth, cfg.leak, pack=cfg.pack)
         self.init_weights(init_seed, self.G, self.D)
 
-    def check(self, train) -> None:
+    def check(self, train, n_images: int) -> None:
         if train.batch_size % self.cfg.pack:
             raise ConfigError(f"model.pack={self.cfg.pack} needs train.batch_size divisible by {self.cfg.pack}, "
                               f"got {train.batch_size}")

@@ -128,7 +128,7 @@ class StarGAN(GANModel):
         self.D = StarDiscriminator(info.img_size, C, L, cfg.d_base_channels)
         self.init_weights(init_seed, self.G, self.D)
 
-    def check(self, train) -> None:
+    def check(self, train, n_images: int) -> None:
         if train.ema_beta > 0:
             raise ConfigError("stargan keeps no EMA copy: leave train.ema_beta at 0")
 
