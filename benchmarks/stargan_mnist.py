@@ -1,6 +1,7 @@
 """StarGAN's mask vector on real digits: colour from one dataset, width from another (issue 6).
 
     python benchmarks/stargan_mnist.py [--steps 4000] [--base-channels 32] [--n 2000] [--root ../shared/data]
+                                       [--set model.KEY=VALUE ...] [--out runs/bench-stargan]
 
 `gankit train stargan --data mnist-attrs` (the first 10,000 MNIST training digits, each given a random stroke colour
 and width; dataset A, half the images, is labelled with the colour only, dataset B with the width only) with the
@@ -12,7 +13,8 @@ of `--n` held-out test digits:
 - digit identity: the share whose digit the digit judge still reads as the source's;
 - cross-dataset combinations: colour from A and width from B on one image (two passes), both right;
 - reconstruction: mean |G(G(x, c'), c) - x| (pixels in [0, 1]) back to the source's own labels.
-Baseline by the same command: the untranslated images (how often they already have the target). Writes
+Baseline by the same command: the untranslated images (how often they already have the target); variants of the
+objective by `--set` (e.g. `--set model.lambda_idt=5 --out runs/bench-stargan-idt`). Writes
 OUT/results.json and OUT/translations.png (a row per test digit: the digit, then red, green, blue, thick, thin, and
 the six combinations).
 """
@@ -52,6 +54,7 @@ def main() -> None:
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for the run")
     a = p.parse_args()
 
     spec = f"mnist-attrs:{Path(a.root) / 'mnist'}"
@@ -59,7 +62,7 @@ def main() -> None:
     run_dir = out / "run"
     t0 = time.perf_counter()
     overrides = [f"model.base_channels={a.base_channels}", f"model.d_base_channels={a.base_channels}",
-                 "train.tensorboard=false", "train.sample_every=500", "train.checkpoint_every=500"]
+                 "train.tensorboard=false", "train.sample_every=500", "train.checkpoint_every=500", *a.set]
     train_or_resume("stargan", spec, overrides, a.steps, run_dir, a.seed)
     seconds = time.perf_counter() - t0
     model = gankit.load(run_dir)
@@ -116,7 +119,8 @@ def main() -> None:
               "mean_combination_accuracy": sum(combo) / len(combo), "mean_digit_kept": sum(kept) / len(kept),
               "reconstruction_l1": rec}
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"stargan on mnist-attrs, {model.trained_steps} steps [{seconds:.0f} s]; judges' test accuracy: "
+    print(f"stargan on mnist-attrs, {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
+          f"[{seconds:.0f} s]; judges' test accuracy: "
           + ", ".join(f"{k} {v:.4f}" for k, v in judge_acc.items()))
     for name, r in rows.items():
         print(f"  {name:12} target {r['target_accuracy']:.4f}  digit kept {r['digit_kept']:.4f}  "

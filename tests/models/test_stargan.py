@@ -90,6 +90,22 @@ def test_train_step_moves_both_networks():
         assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items() if k.startswith(net))
 
 
+def test_identity_term_is_g_on_the_source_labels_against_the_source():
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    batch = {"x": x, "attrs": torch.tensor([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]]),
+             "mask": torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1]])}
+    plain = make(n_critic=1)
+    plain.optimizers = plain.configure_optimizers()
+    assert "G/idt" not in plain.train_step(lambda: batch, 0)  # the paper's objective: no identity term
+    model = make(n_critic=1, lambda_idt=5.0)
+    model.optimizers = model.configure_optimizers()
+    with torch.no_grad():  # D's update comes first and does not touch G
+        want = torch.nn.functional.l1_loss(model.G_at(x, model.condition(*model.labels(batch))), x)
+    stats = model.train_step(lambda: batch, 0)
+    assert torch.allclose(stats["G/idt"], want, atol=1e-6) and want > 0
+
+
 def test_class_labels_are_one_group_of_domains():
     model = make(DataInfo("faces", 16, 3, num_classes=3, class_names=["angry", "happy", "sad"]))
     assert model.attrs == ["angry", "happy", "sad"] and model.groups == [[0, 1, 2]]

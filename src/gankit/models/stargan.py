@@ -13,6 +13,9 @@ each dataset), as in the paper's code.
 Mask vector: with two datasets (`data.second`, or the built-in `mnist-attrs`), c = [labels of dataset 1, labels of
 dataset 2, one-hot mask]; a sample's unknown labels are zeros, and L_cls counts only the labels it has. A target
 spanning both datasets is reached in two passes, one per dataset.
+Not in the paper, off by default: `lambda_idt`, an identity term lambda_idt ||G(x, c_real) - x||_1 (CycleGAN's,
+here with the source's own labels as the target). Nothing else in the objective asks G to leave alone what the
+target does not name, in particular the labels of the dataset the mask hides, which a two-pass translation needs.
 Networks (appendix, 128x128): G: input image with c replicated spatially, c7s1-64, two 4x4 stride-2 convs,
 6 residual blocks, two 4x4 stride-2 transposed convs, c7s1-3, instance norm, ReLU, tanh, zero padding
 (nn.ResnetGenerator with sampling_kernel=4, padding="zeros": with reflection padding instance norm would erase the
@@ -52,13 +55,15 @@ class StarGANConfig(AdamConfig):
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
+    lambda_idt: float = 0.0  # not in the paper: G(x, x's own labels) = x (module docstring)
     n_critic: int = 5
     default_data: ClassVar[str] = "mnist-attrs"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 16, "lr_decay": "linear", "lr_decay_start": 0.5,
                                                 "n_samples": 8}
     limits: ClassVar[dict] = {"base_channels": (1, None, "[]"), "d_base_channels": (1, None, "[]"),
                               "n_blocks": (0, 64, "[]"), "lambda_cls": (0, None, "[]"), "lambda_rec": (0, None, "[]"),
-                              "lambda_gp": (0, None, "[]"), "n_critic": (1, None, "[]")}
+                              "lambda_gp": (0, None, "[]"), "lambda_idt": (0, None, "[]"),
+                              "n_critic": (1, None, "[]")}
 
 
 class StarDiscriminator(nn.Module):
@@ -195,10 +200,15 @@ class StarGAN(GANModel):
         adv_G = wasserstein_generator_loss(src_fake)
         cls_G = attribute_loss(cls_fake, c_trg, self.groups, self.known(mask))
         rec = F.l1_loss(self.G_at(fake, self.condition(c, mask)), real)
-        self.optimize("G", adv_G + cfg.lambda_cls * cls_G + cfg.lambda_rec * rec)
-
-        return {"D/adv": adv_D.detach(), "D/cls": cls_D.detach(), "D/gp": gp.detach(), "G/adv": adv_G.detach(),
-                "G/cls": cls_G.detach(), "G/rec": rec.detach()}
+        loss_G = adv_G + cfg.lambda_cls * cls_G + cfg.lambda_rec * rec
+        stats = {"D/adv": adv_D.detach(), "D/cls": cls_D.detach(), "D/gp": gp.detach(), "G/adv": adv_G.detach(),
+                 "G/cls": cls_G.detach(), "G/rec": rec.detach()}
+        if cfg.lambda_idt > 0:  # asked for x's own labels, G should give x back untouched
+            idt = F.l1_loss(self.G_at(real, self.condition(c, mask)), real)
+            loss_G = loss_G + cfg.lambda_idt * idt
+            stats["G/idt"] = idt.detach()
+        self.optimize("G", loss_G)
+        return stats
 
     # ----------------------------------------------------------------------------------------- use
 
