@@ -111,3 +111,17 @@ def test_a_model_saved_with_a_retired_key_still_classifies(runs, pictures, tmp_p
     (model_dir / "config.json").write_text(json.dumps(meta))
     assert main(["classify", str(model_dir), str(pictures / "test"), "--out", str(tmp_path / "c.csv")]) == 0
     assert len(read(tmp_path / "c.csv")) == 5
+
+
+def test_resuming_a_run_saved_with_a_retired_key_says_it_goes(runs, tmp_path, capsys):
+    import json
+    import shutil
+
+    run = shutil.copytree(runs / "triplegan", tmp_path / "run")
+    for state in run.glob("checkpoints/*/state.json"):
+        meta = json.loads(state.read_text())
+        meta["state"]["config"]["model"]["rp_from"] = 0.3
+        state.write_text(json.dumps(meta))
+    assert gankit.resume(run, steps=3, progress=True).step == 3
+    assert "model.rp_from is no longer a setting, ignored" in capsys.readouterr().err
+    assert "rp_from" not in (run / "config.yaml").read_text()
