@@ -17,12 +17,11 @@ A variant that keeps G's spread over z near the data's is one worth a full bench
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import parser
+from common import parser, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -58,16 +57,14 @@ def main() -> None:
 
     results = {"reference": {"spread_over_z": over_z, "spread_over_labels": over_labels}}
     for name in a.variants:
-        run = gankit.train("triplegan", spec, overrides=["data.img_size=28", "data.labels_per_class=10",
-                                                         "model.pretrain=0", "train.tensorboard=false",
-                                                         *VARIANTS[name]],
-                           steps=a.steps, seed=a.seed, out=Path(a.out) / name.replace(" ", "_").replace(",", ""),
-                           device="cpu", progress=False)
-        if run.status != "finished":
-            sys.exit(f"{name}: training stopped at step {run.step}")
-        G, D = run.model.G.train(), run.model.D.eval()
+        run_dir = Path(a.out) / name.replace(" ", "_").replace(",", "")
+        train_or_resume("triplegan", spec, ["data.img_size=28", "data.labels_per_class=10", "model.pretrain=0",
+                                            "train.tensorboard=false", *VARIANTS[name]],
+                        a.steps, run_dir, a.seed, progress=False)
+        model = gankit.load(run_dir)
+        G, D = model.G.train(), model.D.eval()
         y = F.one_hot(torch.arange(200) % 10, 10).float()
-        z = torch.rand(200, run.model.cfg.z_dim, generator=torch.Generator().manual_seed(0))
+        z = torch.rand(200, model.cfg.z_dim, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             x = G(z, y)
             d = D(x, y).mean().item()

@@ -1,6 +1,8 @@
 """gankit score and gankit classify: files in, CSV (and heat maps) out; bad input is one line."""
 
 import csv
+import json
+import shutil
 
 import numpy as np
 import pytest
@@ -103,8 +105,6 @@ def test_evaluate_reports_auroc_and_classifier_accuracy(runs, tmp_path, monkeypa
 
 
 def test_a_model_saved_with_a_retired_key_still_classifies(runs, pictures, tmp_path):
-    import json
-
     model_dir = gankit.export(runs / "triplegan", tmp_path / "model")
     meta = json.loads((model_dir / "config.json").read_text())
     meta["model"]["rp_from"] = 0.3  # how Triple-GAN models saved before rp_after_epochs read
@@ -114,9 +114,6 @@ def test_a_model_saved_with_a_retired_key_still_classifies(runs, pictures, tmp_p
 
 
 def test_resuming_a_run_saved_with_a_retired_key_says_it_goes(runs, tmp_path, capsys):
-    import json
-    import shutil
-
     run = shutil.copytree(runs / "triplegan", tmp_path / "run")
     for state in run.glob("checkpoints/*/state.json"):
         meta = json.loads(state.read_text())

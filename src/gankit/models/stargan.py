@@ -199,12 +199,13 @@ class StarGAN(GANModel):
             src_fake, cls_fake = self.D(fake)
         adv_G = wasserstein_generator_loss(src_fake)
         cls_G = attribute_loss(cls_fake, c_trg, self.groups, self.known(mask))
-        rec = F.l1_loss(self.G_at(fake, self.condition(c, mask)), real)
+        own = self.condition(c, mask)  # back to x's own labels: the reconstruction's target, and the identity's
+        rec = F.l1_loss(self.G_at(fake, own), real)
         loss_G = adv_G + cfg.lambda_cls * cls_G + cfg.lambda_rec * rec
         stats = {"D/adv": adv_D.detach(), "D/cls": cls_D.detach(), "D/gp": gp.detach(), "G/adv": adv_G.detach(),
                  "G/cls": cls_G.detach(), "G/rec": rec.detach()}
         if cfg.lambda_idt > 0:  # asked for x's own labels, G should give x back untouched
-            idt = F.l1_loss(self.G_at(real, self.condition(c, mask)), real)
+            idt = F.l1_loss(self.G_at(real, own), real)
             loss_G = loss_G + cfg.lambda_idt * idt
             stats["G/idt"] = idt.detach()
         self.optimize("G", loss_G)
