@@ -42,6 +42,20 @@ def test_unit_norm_linear_ignores_the_scale_of_its_weights():
     assert torch.allclose(y, x @ direction.T + layer.bias, atol=1e-5)
 
 
+def test_dcgan_init_leaves_weight_normalised_layers_their_own_initialisation():
+    from torch import nn
+
+    from gankit.nn import UnitNormLinear, dcgan_init
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(200, 100), UnitNormLinear(100, 100, learn_scale=True))
+    own = net[1].weight.clone()
+    dcgan_init(net, torch.Generator().manual_seed(1))
+    assert torch.equal(net[1].weight, own) and torch.equal(net[1].scale, torch.ones(100))
+    assert abs(float(net[1].weight.detach().std()) - 0.1) < 0.01  # N(0, 0.1) directions, not DCGAN's N(0, 0.02)
+    assert abs(float(net[0].weight.detach().std()) - 0.02) < 0.002  # the plain layer does get DCGAN's
+
+
 def test_unit_norm_linear_with_a_learned_scale_is_weight_normalisation():
     from gankit.nn import UnitNormLinear
 

@@ -197,9 +197,7 @@ class TripleGAN(GANModel):
         self.G = PairGenerator(cfg.z_dim, K, S, C, cfg.g_width, cfg.g_weight_norm)
         self.D = PairDiscriminator(C * S * S, K, cfg.d_noise_input, cfg.d_noise, cfg.d_unit_norm)
         self.C = PairClassifier(C, K, cfg.base_channels)
-        # A unit-norm D keeps its own initialisation (directions from N(0, 0.1)); DCGAN's N(0, 0.02) would give the
-        # same directions but five times the relative step per Adam update.
-        self.init_weights(init_seed, *([self.G, self.C] if cfg.d_unit_norm else [self.G, self.D, self.C]))
+        self.init_weights(init_seed, self.G, self.D, self.C)  # weight-normalised layers keep their own (nn.init)
         # The running average of C's weights, the classifier users get (saved with the model: a submodule).
         self.C_avg = copy.deepcopy(self.C).requires_grad_(False)
         self.game_step = 0  # C alone before this step; set by check() from train.steps

@@ -81,7 +81,11 @@ class UnitNormLinear(nn.Linear):
     only give directions; they start from N(0, 0.1) as in those codes. `learn_scale`: each unit's norm is a learned
     `scale` starting at 1 (Salimans & Kingma's weight normalisation; Triple-GAN's generator output layer): Adam then
     moves each unit's gain by about the learning rate per step, where with plain weights each of its hundreds of
-    inputs' weights moves that much, and a tanh or sigmoid output can saturate within a few dozen steps."""
+    inputs' weights moves that much, and a tanh or sigmoid output can saturate within a few dozen steps.
+    DCGAN's N(0, 0.02) would give the same directions but five times the relative step per update, so
+    `dcgan_init` leaves these layers alone (`keeps_own_init`)."""
+
+    keeps_own_init = True
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, learn_scale: bool = False):
         super().__init__(in_features, out_features, bias)
