@@ -1,7 +1,7 @@
 """StarGAN's mask vector on real digits: colour from one dataset, width from another (issue 6).
 
     python benchmarks/stargan_mnist.py [--steps 4000] [--base-channels 32] [--n 2000] [--root ../shared/data]
-                                       [--set model.KEY=VALUE ...] [--out runs/bench-stargan]
+                                       [--set model.KEY=VALUE ...] [--curve] [--out runs/bench-stargan]
 
 `gankit train stargan --data mnist-attrs` (the first 10,000 MNIST training digits, each given a random stroke colour
 and width; dataset A, half the images, is labelled with the colour only, dataset B with the width only) with the
@@ -14,13 +14,15 @@ of `--n` held-out test digits:
 - cross-dataset combinations: colour from A and width from B on one image (two passes), both right;
 - reconstruction: mean |G(G(x, c'), c) - x| (pixels in [0, 1]) back to the source's own labels.
 Baseline by the same command: the untranslated images (how often they already have the target); variants of the
-objective by `--set` (e.g. `--set model.lambda_idt=5 --out runs/bench-stargan-idt`). Writes
-OUT/results.json and OUT/translations.png (a row per test digit: the digit, then red, green, blue, thick, thin, and
-the six combinations).
+objective by `--set` (e.g. `--set model.lambda_idt=5 --out runs/bench-stargan-idt`); `--curve` also measures every
+checkpoint the run kept. The judges are trained once and kept in gankit's cache (GANKIT_CACHE, ~/.cache/gankit).
+Writes OUT/results.json and OUT/translations.png (a row per test digit: the digit, then red, green, blue, thick,
+thin, and the six combinations).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -32,21 +34,71 @@ import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png
-from gankit.metrics.classifier import train_classifier
+from gankit.metrics.classifier import cache_dir, cached_classifier, train_classifier
 from gankit.models.base import inference
 
 COLOURS = ["red", "green", "blue"]
 WIDTHS = {"thick": 1, "thin": 0}
+# Each evaluation: a target, and what the judges must read: (judge, wanted class).
+SINGLES = {c: ({c: 1}, [("colour", k)]) for k, c in enumerate(COLOURS)}
+SINGLES |= {w: ({"thick": v}, [("width", v)]) for w, v in WIDTHS.items()}
+COMBOS = {f"{c}+{w}": ({c: 1, "thick": v}, [("colour", k), ("width", v)])
+          for k, c in enumerate(COLOURS) for w, v in WIDTHS.items()}
 
 
-def judge(x_train, y_train, x_test, y_test, k, seed, steps):
-    net, acc = train_classifier(x_train, y_train, x_test, y_test, k, max_steps=steps, seed=seed, progress=False)
-    return net.eval(), acc
+def judge(name, x_train, y_train, x_test, y_test, k, seed, steps, data_dir):
+    """A judge is a function of the data, its labels, the seed and its steps: trained once (a few minutes each on
+    one core) and kept in gankit's cache, so a second benchmark run is not spent training the same judges again."""
+    key = json.dumps({"v": 1, "judge": name, "data": str(Path(data_dir).resolve()), "seed": seed, "steps": steps})
+    path = cache_dir() / "classifiers" / f"stargan-judge-{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return cached_classifier(path, x_train.shape[1], k, x_train.shape[-1],
+                             lambda: train_classifier(x_train, y_train, x_test, y_test, k, max_steps=steps, seed=seed,
+                                                      progress=False), {"judge": json.loads(key)})
 
 
 def read(net, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([net(part).argmax(1) for part in x.split(500)])
+
+
+def evaluate(model, judges, x, colour, thick, digit):
+    """Translate the test digits `x` to every target and read them with the judges: per target, the share with the
+    target's attributes, the share whose digit is kept, and how often the untranslated digit already had them;
+    the mean reconstruction error back to each source's own labels; the first 8 of each for the picture."""
+    truth = {"colour": colour, "width": thick}
+    rows: dict[str, dict[str, float]] = {}
+    shown = {"source": x[:8]}
+    with inference(model):
+        for name, (target, checks) in {**SINGLES, **COMBOS}.items():
+            y = torch.cat([model.retarget(part, target) for part in x.split(250)])
+            shown[name] = y[:8]
+            hit = torch.stack([read(judges[j], y) == wanted for j, wanted in checks]).all(0)
+            already = torch.stack([truth[j] == wanted for j, wanted in checks]).all(0)
+            rows[name] = {"target_accuracy": float(hit.float().mean()),
+                          "digit_kept": float((read(judges["digit"], y) == digit).float().mean()),
+                          "untranslated_baseline": float(already.float().mean())}
+        # Reconstruction (the paper's L_rec): to each single target and back to the source's own labels of the
+        # same dataset (colour: dataset A, mask [1, 0]; width: dataset B, mask [0, 1]).
+        own = torch.cat([torch.nn.functional.one_hot(colour, 3).float(), thick[:, None].float()], 1)
+        errors = []
+        for name, (target, _) in SINGLES.items():
+            dataset = 0 if name in COLOURS else 1
+            c = own.clone()
+            c[:, (3,) if dataset == 0 else (0, 1, 2)] = 0  # the other dataset's labels are unknown: zeros
+            mask = torch.nn.functional.one_hot(torch.full((len(x),), dataset), 2).float()
+            back = [model.G_at(model.retarget(xp, target), model.condition(cp, mp))
+                    for xp, cp, mp in zip(x.split(250), c.split(250), mask.split(250))]
+            errors.append(float(((torch.cat(back) - x).abs() / 2).mean()))
+    rec = sum(errors) / len(errors)
+    return rows, rec, shown
+
+
+def summary(rows, rec) -> dict[str, float]:
+    single = [rows[k]["target_accuracy"] for k in SINGLES]
+    combo = [rows[k]["target_accuracy"] for k in COMBOS]
+    kept = [r["digit_kept"] for r in rows.values()]
+    return {"mean_target_accuracy": sum(single) / len(single), "mean_combination_accuracy": sum(combo) / len(combo),
+            "mean_digit_kept": sum(kept) / len(kept), "reconstruction_l1": rec}
 
 
 def main() -> None:
@@ -55,6 +107,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for the run")
+    p.add_argument("--curve", action="store_true", help="also measure every checkpoint the run kept")
     a = p.parse_args()
 
     spec = f"mnist-attrs:{Path(a.root) / 'mnist'}"
@@ -74,50 +127,25 @@ def main() -> None:
     x_train, x_test = unit(train), unit(test)
     judges, judge_acc = {}, {}
     for name, labels, k in (("colour", "colour", 3), ("width", "thick", 2), ("digit", "digits", 10)):
-        judges[name], judge_acc[name] = judge(x_train, getattr(train, labels), x_test, getattr(test, labels), k,
-                                              a.seed, a.judge_steps)
+        judges[name], judge_acc[name] = judge(name, x_train, getattr(train, labels), x_test, getattr(test, labels), k,
+                                              a.seed, a.judge_steps, Path(a.root) / "mnist")
     x, colour, thick, digit = x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n]
 
-    # Each evaluation: a target, and what the judges must read: (judge, wanted class).
-    singles = {c: ({c: 1}, [("colour", k)]) for k, c in enumerate(COLOURS)}
-    singles |= {w: ({"thick": v}, [("width", v)]) for w, v in WIDTHS.items()}
-    combos = {f"{c}+{w}": ({c: 1, "thick": v}, [("colour", k), ("width", v)])
-              for k, c in enumerate(COLOURS) for w, v in WIDTHS.items()}
-    truth = {"colour": colour, "width": thick}
-    rows: dict[str, dict[str, float]] = {}
-    shown = {"source": x[:8]}
-    with inference(model):
-        for name, (target, checks) in {**singles, **combos}.items():
-            y = torch.cat([model.retarget(part, target) for part in x.split(250)])
-            shown[name] = y[:8]
-            hit = torch.stack([read(judges[j], y) == wanted for j, wanted in checks]).all(0)
-            already = torch.stack([truth[j] == wanted for j, wanted in checks]).all(0)
-            rows[name] = {"target_accuracy": float(hit.float().mean()),
-                          "digit_kept": float((read(judges["digit"], y) == digit).float().mean()),
-                          "untranslated_baseline": float(already.float().mean())}
-        # Reconstruction (the paper's L_rec): to each single target and back to the source's own labels of the
-        # same dataset (colour: dataset A, mask [1, 0]; width: dataset B, mask [0, 1]).
-        own = torch.cat([torch.nn.functional.one_hot(colour, 3).float(), thick[:, None].float()], 1)
-        errors = []
-        for name, (target, _) in singles.items():
-            dataset = 0 if name in COLOURS else 1
-            c = own.clone()
-            c[:, (3,) if dataset == 0 else (0, 1, 2)] = 0  # the other dataset's labels are unknown: zeros
-            mask = torch.nn.functional.one_hot(torch.full((len(x),), dataset), 2).float()
-            back = [model.G_at(model.retarget(xp, target), model.condition(cp, mp))
-                    for xp, cp, mp in zip(x.split(250), c.split(250), mask.split(250))]
-            errors.append(float(((torch.cat(back) - x).abs() / 2).mean()))
-    rec = sum(errors) / len(errors)
+    rows, rec, shown = evaluate(model, judges, x, colour, thick, digit)
+    curve = []
+    if a.curve:  # the same measures at every checkpoint the run kept: is the last step still gaining?
+        for ckpt in sorted((run_dir / "checkpoints").glob("step_*")):
+            step = int(ckpt.name.removeprefix("step_"))
+            r, r_rec = (rows, rec) if step == model.trained_steps else evaluate(gankit.load(ckpt), judges, x, colour,
+                                                                                 thick, digit)[:2]
+            curve.append({"step": step, **summary(r, r_rec), "thick_target_accuracy": r["thick"]["target_accuracy"]})
 
     save_png(grid((torch.stack(list(shown.values()), 1).flatten(0, 1) + 1) / 2, nrow=len(shown)),
              out / "translations.png")
-    single = [rows[k]["target_accuracy"] for k in singles]
-    combo = [rows[k]["target_accuracy"] for k in combos]
-    kept = [r["digit_kept"] for r in rows.values()]
     result = {"steps": model.trained_steps, "train_seconds": round(seconds), "judge_test_accuracy": judge_acc,
-              "per_target": rows, "mean_target_accuracy": sum(single) / len(single),
-              "mean_combination_accuracy": sum(combo) / len(combo), "mean_digit_kept": sum(kept) / len(kept),
-              "reconstruction_l1": rec}
+              "per_target": rows, **summary(rows, rec)}
+    if curve:
+        result["curve"] = curve
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"stargan on mnist-attrs, {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
           f"[{seconds:.0f} s]; judges' test accuracy: "
@@ -128,6 +156,10 @@ def main() -> None:
     print(f"  mean: single targets {result['mean_target_accuracy']:.4f}, combinations "
           f"{result['mean_combination_accuracy']:.4f}, digit kept {result['mean_digit_kept']:.4f}, "
           f"reconstruction L1 {rec:.4f}", flush=True)
+    for c in curve:
+        print(f"  checkpoint {c['step']:6d}: single targets {c['mean_target_accuracy']:.4f} (thick "
+              f"{c['thick_target_accuracy']:.4f}), combinations {c['mean_combination_accuracy']:.4f}, digit kept "
+              f"{c['mean_digit_kept']:.4f}, reconstruction L1 {c['reconstruction_l1']:.4f}")
 
 
 if __name__ == "__main__":

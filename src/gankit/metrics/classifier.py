@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,21 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
     return net, float((pred == test_y).float().mean())
 
 
+def cached_classifier(path: Path, channels: int, num_classes: int, img_size: int,
+                      train: Callable[[], tuple[SmallCNN, float]], meta: dict | None = None) -> tuple[SmallCNN, float]:
+    """The classifier stored in `path` (safetensors + JSON) and its test accuracy; the first time, `train()` makes it
+    and it is stored. The weights are written last, so a run killed half way leaves nothing that loads."""
+    if (path / "model.safetensors").is_file():
+        net = SmallCNN(channels, num_classes, img_size)
+        net.load_state_dict(read_tensors(path / "model.safetensors"))
+        return net.eval(), json.loads((path / "meta.json").read_text())["test_accuracy"]
+    net, acc = train()
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "meta.json").write_text(json.dumps({"test_accuracy": acc, **(meta or {})}))
+    write_tensors(path / "model.safetensors", net.state_dict())
+    return net.eval(), acc
+
+
 def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
     """The cached classifier for this dataset at this size, trained on its 'train' split (test: 'test')."""
     from ..data import load_dataset  # late: data imports models which import metrics users
@@ -139,18 +155,16 @@ def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
     info = train.info
     key = _key(cfg, info)
     path = cache_dir() / "classifiers" / key
-    if (path / "model.safetensors").is_file():
-        meta = json.loads((path / "meta.json").read_text())
-        net = SmallCNN(info.img_channels, info.num_classes, info.img_size)
-        net.load_state_dict(read_tensors(path / "model.safetensors"))
-        return Classifier(net.eval(), meta["test_accuracy"], key)
-    test = load_dataset(dataclasses.replace(cfg, split="test", flip=False))
-    unit = lambda ds: ds.images.float() / 127.5 - 1  # noqa: E731
-    if progress:
-        print(f"gankit: training the {info.name} classifier used for evaluation (cached in {path})", file=sys.stderr)
-    net, acc = train_classifier(unit(train), train.labels, unit(test), test.labels, info.num_classes,
+
+    def fit() -> tuple[SmallCNN, float]:
+        test = load_dataset(dataclasses.replace(cfg, split="test", flip=False))
+        unit = lambda ds: ds.images.float() / 127.5 - 1  # noqa: E731
+        if progress:
+            print(f"gankit: training the {info.name} classifier used for evaluation (cached in {path})",
+                  file=sys.stderr)
+        return train_classifier(unit(train), train.labels, unit(test), test.labels, info.num_classes,
                                 progress=progress)
-    path.mkdir(parents=True, exist_ok=True)
-    write_tensors(path / "model.safetensors", net.state_dict())
-    (path / "meta.json").write_text(json.dumps({"test_accuracy": acc, "data": to_dict(cfg), "key": key}))
+
+    net, acc = cached_classifier(path, info.img_channels, info.num_classes, info.img_size, fit,
+                                 {"data": to_dict(cfg), "key": key})
     return Classifier(net, acc, key)
