@@ -71,8 +71,9 @@ class TripleGANConfig(AdamConfig):
     c_average: float = 0.01  # rate of the running average of C's weights that classifies; 1: C's own weights
     g_width: int = 500
     # true: G's output layer weight-normalised (a learned gain per pixel from 1), as in the paper's code. It keeps
-    # G from collapsing to one image per label in 250-step diagnostics (the plain layer does not); off by default
-    # until a full benchmark run shows what it does to C (docs/benchmarks.md, Triple-GAN).
+    # G from collapsing to one image per label (the plain layer does not) but left C's error as it was in a full
+    # 3,000-step run (1.94 %, R_P not yet on); off by default until a run with R_P shows it helps C
+    # (docs/benchmarks.md, Triple-GAN).
     g_weight_norm: bool = False
     base_channels: int = 32  # C's first conv; the others 64, 64, 128, 128 scaled alike
     d_noise_input: float = 0.3  # Gaussian noise on D's input, in units of the data range (0 to 1)
