@@ -24,14 +24,16 @@ def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.Argume
 
 
 def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run_dir: Path, seed: int = 0,
-                    progress: bool = True) -> None:
+                    progress: bool = True) -> bool:
     """Train `model` into run_dir, or continue the run already there up to `steps` (a benchmark stopped half way
-    picks up where it was; one that finished is only evaluated again)."""
+    picks up where it was; one that finished is only evaluated again: then False, so the caller does not report
+    the call's time as training time)."""
     if not (run_dir / "checkpoints").is_dir():
         run = gankit.train(model, spec, overrides=overrides, steps=steps, out=run_dir, seed=seed, progress=progress)
     elif gankit.load(run_dir).trained_steps < steps:
         run = gankit.resume(run_dir, steps=steps, progress=progress)
     else:
-        return
+        return False
     if run.status != "finished":  # stopped (Ctrl-C, SIGTERM): a half-trained model is not what the numbers are for
         sys.exit(f"{run_dir}: training stopped at step {run.step}; run the same command again to continue")
+    return True
