@@ -18,12 +18,11 @@ Writes OUT/<data>/results.json and OUT/<data>/reconstructions.png (pairs x, G(E(
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, train_or_resume
+from common import parser, train_or_resume, trained_for
 
 import gankit
 from gankit.api import build_model
@@ -65,11 +64,9 @@ def main() -> None:
         spec = f"{data}:{Path(a.root) / SUBDIR[data]}"
         out = Path(a.out) / data
         run_dir = out / "run"
-        t0 = time.perf_counter()
         overrides = ["data.img_size=28", "train.sample_every=1000", "train.checkpoint_every=1000",
                      "train.tensorboard=false"]
-        train_or_resume("bigan", spec, overrides, a.steps, run_dir, a.seed)
-        seconds = time.perf_counter() - t0
+        seconds = train_or_resume("bigan", spec, overrides, a.steps, run_dir, a.seed)
         model = gankit.load(run_dir)
         # The run's own initial weights: the same config and seed, before any step.
         cfg = resolve_config({"model": to_dict(model.cfg), "train": {"seed": a.seed}})
@@ -94,11 +91,12 @@ def main() -> None:
         pairs, _ = columns(x_test[:32], recon[:32])
         save_png(grid((pairs + 1) / 2, nrow=16), out / "reconstructions.png")
 
-        result = {"data": data, "steps": model.trained_steps, "train_seconds": round(seconds),
+        result = {"data": data, "steps": model.trained_steps,
+                  "train_seconds": None if seconds is None else round(seconds),
                   "accuracy_1nn_linear": rows, "reconstruction_label_kept": kept,
                   "classifier_test_accuracy": classifier.test_accuracy, "reconstruction_error_ratio": ratio}
         (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(f"{data}: bigan {model.trained_steps} steps [{seconds:.0f} s], {len(x_train)} reference / "
+        print(f"{data}: bigan {model.trained_steps} steps [{trained_for(seconds)}], {len(x_train)} reference / "
               f"{len(x_test)} test images")
         for name, (nn1, lin) in rows.items():
             print(f"  {name:18} 1-NN {nn1:.4f}   linear {lin:.4f}")

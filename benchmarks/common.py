@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import gankit
@@ -24,16 +25,23 @@ def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.Argume
 
 
 def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run_dir: Path, seed: int = 0,
-                    progress: bool = True) -> bool:
+                    progress: bool = True) -> float | None:
     """Train `model` into run_dir, or continue the run already there up to `steps` (a benchmark stopped half way
-    picks up where it was; one that finished is only evaluated again: then False, so the caller does not report
-    the call's time as training time)."""
+    picks up where it was). Returns the seconds this call spent training, or None when the run had already
+    finished and is only evaluated again, so the caller does not report an evaluation call's time as training
+    time (`trained_for` says which)."""
+    t0 = time.perf_counter()
     if not (run_dir / "checkpoints").is_dir():
         run = gankit.train(model, spec, overrides=overrides, steps=steps, out=run_dir, seed=seed, progress=progress)
     elif gankit.load(run_dir).trained_steps < steps:
         run = gankit.resume(run_dir, steps=steps, progress=progress)
     else:
-        return False
+        return None
     if run.status != "finished":  # stopped (Ctrl-C, SIGTERM): a half-trained model is not what the numbers are for
         sys.exit(f"{run_dir}: training stopped at step {run.step}; run the same command again to continue")
-    return True
+    return time.perf_counter() - t0
+
+
+def trained_for(seconds: float | None) -> str:
+    """What a result line says about training time: this call's seconds, or that an earlier call trained."""
+    return "trained before this call" if seconds is None else f"{seconds:.0f} s"

@@ -14,13 +14,11 @@ both averaged over the preceding interval) and the Fréchet distance.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from common import parser
+from common import parser, train_or_resume, trained_for
 from scipy.stats import spearmanr
 
-import gankit
 from gankit.evaluate import evaluate
 
 FD_KEY = {"mnist": "fd_mnist_classifier", "fashion-mnist": "fd_fashion_mnist_classifier"}
@@ -53,13 +51,8 @@ def main() -> None:
                          f"train.eval_every={a.every}", "train.eval_n=2000", f"train.log_every={a.every}",
                          f"train.sample_every={a.steps // 3}", f"train.checkpoint_every={a.steps}",
                          "train.tensorboard=false"]
-            t0 = time.perf_counter()
-            if (out / "checkpoints").is_dir():
-                run_dir = out  # already trained by an earlier call: evaluate again only
-            else:
-                run_dir = gankit.train(model, spec, overrides=overrides, steps=a.steps, out=out, seed=0,
-                                       progress=False).run_dir
-            seconds = time.perf_counter() - t0
+            seconds = train_or_resume(model, spec, overrides, a.steps, out, seed=0, progress=False)
+            run_dir = out
             m = evaluate(run_dir, n=10_000, seed=0, out=run_dir / "final_metrics.json", progress=False)
             signal, rho, points = signal_vs_fd(run_dir, FD_KEY[data])
             rows.append((data, model, m, signal, rho, points, seconds))
@@ -67,7 +60,7 @@ def main() -> None:
                   f"recall {m['recall']:.3f}  classes {m['classes_covered']:2d}  "
                   f"cond.acc {m.get('conditional_accuracy', float('nan')):.3f}  "
                   f"spearman({signal}, FD) {rho:+.3f} over {points}  "
-                  f"classifier acc {m['classifier_test_accuracy']:.4f}  [{seconds:.0f} s]", flush=True)
+                  f"classifier acc {m['classifier_test_accuracy']:.4f}  [{trained_for(seconds)}]", flush=True)
 
 
 if __name__ == "__main__":

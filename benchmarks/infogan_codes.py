@@ -17,12 +17,11 @@ Writes OUT/<data>/results.json and the traversal grids OUT/<data>/c1.png, c2.png
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, train_or_resume
+from common import parser, train_or_resume, trained_for
 from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 
@@ -57,11 +56,9 @@ def main() -> None:
         spec = f"{data}:{Path(a.root) / SUBDIR[data]}"
         out = Path(a.out) / data
         run_dir = out / "run"
-        t0 = time.perf_counter()
         overrides = ["data.img_size=28", "train.sample_every=500", "train.checkpoint_every=500",
                      "train.tensorboard=false"]
-        train_or_resume("infogan", spec, overrides, a.steps, run_dir, a.seed)
-        seconds = time.perf_counter() - t0
+        seconds = train_or_resume("infogan", spec, overrides, a.steps, run_dir, a.seed)
         model = gankit.load(run_dir)
         n_cat = len(model.categorical_codes())
 
@@ -84,12 +81,13 @@ def main() -> None:
 
         for name in model.code_names():
             explore(model, name, out / f"{name}.png", seed=a.seed)
-        result = {"data": data, "steps": model.trained_steps, "train_seconds": round(seconds),
+        result = {"data": data, "steps": model.trained_steps,
+                  "train_seconds": None if seconds is None else round(seconds),
                   "c1_accuracy": acc_c1, "kmeans_pixels_accuracy": acc_kmeans,
                   "spearman_generated": rho_generated, "spearman_encoded_test": rho_encoded}
         (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"{data:13} steps {model.trained_steps}  c1 accuracy {acc_c1:.4f}  (k-means on pixels {acc_kmeans:.4f})"
-              f"  [{seconds:.0f} s]")
+              f"  [{trained_for(seconds)}]")
         for source, rho in (("generated", rho_generated), ("Q on test", rho_encoded)):
             for prop, values in rho.items():
                 shown = "  ".join(f"c{n_cat + 1 + j} {v:+.3f}" for j, v in enumerate(values))

@@ -11,12 +11,10 @@ divergence of the mode histogram from uniform. Anchors: DCGAN 99 modes / KL 3.40
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from common import parser
+from common import parser, train_or_resume, trained_for
 
-import gankit
 from gankit.evaluate import evaluate
 
 
@@ -29,18 +27,16 @@ def main() -> None:
     a = p.parse_args()
     for pack in a.packs:
         out = Path(a.out) / f"pack{pack}"
-        t0 = time.perf_counter()
-        if not (out / "checkpoints").is_dir():
-            gankit.train("dcgan", f"stacked-mnist:{Path(a.root) / 'mnist'}", steps=a.steps, out=out, seed=0,
-                         batch_size=a.batch_size * pack, progress=False,
-                         overrides=[f"model.base_channels={a.base_channels}", f"model.pack={pack}",
-                                    "train.tensorboard=false", f"train.checkpoint_every={a.steps}"])
-        seconds = time.perf_counter() - t0
+        seconds = train_or_resume("dcgan", f"stacked-mnist:{Path(a.root) / 'mnist'}",
+                                  [f"model.base_channels={a.base_channels}", f"model.pack={pack}",
+                                   f"train.batch_size={a.batch_size * pack}", "train.tensorboard=false",
+                                   f"train.checkpoint_every={min(a.steps, 2000)}"],
+                                  a.steps, out, seed=0, progress=False)
         m = evaluate(out, n=a.n, seed=0, out=out / "final_metrics.json", progress=False)
         label = "dcgan" if pack == 1 else f"dcgan + pack {pack}"
         print(f"{label:16} modes {m['modes_covered']:4d}/1000  KL(modes || uniform) {m['kl_to_uniform']:.3f}  "
               f"FD {m['fd_stacked_mnist_classifier']:.2f}  MNIST classifier acc {m['classifier_test_accuracy']:.4f}"
-              f"  [{a.steps} steps, {seconds:.0f} s]", flush=True)
+              f"  [{a.steps} steps, {trained_for(seconds)}]", flush=True)
 
 
 if __name__ == "__main__":

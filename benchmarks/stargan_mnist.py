@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import torch
-from common import parser, train_or_resume
+from common import parser, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
@@ -113,11 +112,9 @@ def main() -> None:
     spec = f"mnist-attrs:{Path(a.root) / 'mnist'}"
     out = Path(a.out)
     run_dir = out / "run"
-    t0 = time.perf_counter()
     overrides = [f"model.base_channels={a.base_channels}", f"model.d_base_channels={a.base_channels}",
                  "train.tensorboard=false", "train.sample_every=500", "train.checkpoint_every=500", *a.set]
-    trained = train_or_resume("stargan", spec, overrides, a.steps, run_dir, a.seed)
-    seconds = time.perf_counter() - t0
+    seconds = train_or_resume("stargan", spec, overrides, a.steps, run_dir, a.seed)
     model = gankit.load(run_dir)
 
     # Judges on the transformed training digits, with all their labels.
@@ -142,14 +139,14 @@ def main() -> None:
 
     save_png(grid((torch.stack(list(shown.values()), 1).flatten(0, 1) + 1) / 2, nrow=len(shown)),
              out / "translations.png")
-    result = {"steps": model.trained_steps, "train_seconds": round(seconds) if trained else None,
+    result = {"steps": model.trained_steps, "train_seconds": None if seconds is None else round(seconds),
               "judge_test_accuracy": judge_acc,
               "per_target": rows, **summary(rows, rec)}
     if curve:
         result["curve"] = curve
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"stargan on mnist-attrs, {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
-          f"[{f'{seconds:.0f} s' if trained else 'trained before this call'}]; judges' test accuracy: "
+          f"[{trained_for(seconds)}]; judges' test accuracy: "
           + ", ".join(f"{k} {v:.4f}" for k, v in judge_acc.items()))
     for name, r in rows.items():
         print(f"  {name:12} target {r['target_accuracy']:.4f}  digit kept {r['digit_kept']:.4f}  "

@@ -25,7 +25,6 @@ Writes OUT/results.json and OUT/samples.png (G's images, one row per class).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +80,8 @@ def main() -> None:
     for name, (run_dir, extra, steps, part) in runs.items():
         if a.part and a.part != part:
             continue
-        t0 = time.perf_counter()
-        train_or_resume("triplegan", spec, common + extra, steps, run_dir, a.seed)
-        seconds[name] = round(time.perf_counter() - t0)
+        trained = train_or_resume("triplegan", spec, common + extra, steps, run_dir, a.seed)
+        seconds[name] = None if trained is None else round(trained)
     if a.part:
         return
 
