@@ -1,6 +1,7 @@
 """PacGAN's 2-D mixture benchmark (Lin et al. 2018, Table 1), one command:
 
-    python benchmarks/mixtures.py [--steps 5000] [--seeds 5] [--data ring8 grid25] [--configs ...] [--workers 2]
+    python benchmarks/mixtures.py [--steps 5000] [--seeds 5] [--first-seed 0] [--data ring8 grid25] [--configs ...]
+                                  [--workers 2]
 
 Trains each configuration on each mixture with every seed through gankit's own API (the same call for the
 baseline and for the remedies: lr 1e-4 decaying linearly to 0 over the second half, D sees 100 inputs per step,
@@ -51,13 +52,15 @@ def one_run(job: tuple[str, str, int, int, int, str]) -> tuple[str, str, dict, f
     run = gankit.train(model_name, data, overrides=[*COMMON, *overrides], steps=steps, seed=seed, out=out,
                        device="cpu", progress=False)
     metrics = Evaluator(DataConfig(spec=data), run.model.info, progress=False)(run.model, n=n, seed=1000 + seed)
-    return data, label, metrics, time.perf_counter() - t0
+    return data, label, {"seed": seed, **metrics}, time.perf_counter() - t0
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="seeds run: first-seed .. first-seed + seeds - 1 (add seeds to an earlier call's)")
     p.add_argument("--data", nargs="+", default=["ring8", "grid25"])
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--n", type=int, default=2500)
@@ -68,7 +71,8 @@ def main() -> None:
     results: dict[tuple[str, str], list[dict]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(a.workers, mp_context=get_context("spawn")) as pool:
-        jobs = [(d, c, s, a.steps, a.n, tmp) for d in a.data for c in a.configs for s in range(a.seeds)]
+        seeds = range(a.first_seed, a.first_seed + a.seeds)
+        jobs = [(d, c, s, a.steps, a.n, tmp) for d in a.data for c in a.configs for s in seeds]
         for data, label, metrics, secs in pool.map(one_run, jobs):
             results.setdefault((data, label), []).append(metrics)
             seconds.setdefault((data, label), []).append(secs)
