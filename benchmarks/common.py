@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
 from pathlib import Path
 
+import torch
+
 import gankit
+from gankit.metrics.classifier import SmallCNN, cache_dir, cached_classifier, train_classifier
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -45,3 +50,15 @@ def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run
 def trained_for(seconds: float | None) -> str:
     """What a result line says about training time: this call's seconds, or that an earlier call trained."""
     return "trained before this call" if seconds is None else f"{seconds:.0f} s"
+
+
+def cached_judge(benchmark: str, name: str, key: dict, x_train: torch.Tensor, y_train: torch.Tensor,
+                 x_test: torch.Tensor, y_test: torch.Tensor, num_classes: int, **fit) -> tuple[SmallCNN, float]:
+    """A benchmark's judge (gankit's small CNN, `fit` passed to train_classifier) is a function of its data, labels,
+    seed and steps, which `key` names: trained once (minutes on one core) and kept in gankit's cache, so evaluating
+    another run is not spent training the same judge again."""
+    ident = json.dumps({"v": 1, "judge": name, **key})
+    path = cache_dir() / "classifiers" / f"{benchmark}-judge-{name}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}"
+    return cached_classifier(path, x_train.shape[1], num_classes, x_train.shape[-1],
+                             lambda: train_classifier(x_train, y_train, x_test, y_test, num_classes, progress=False,
+                                                      **fit), {"judge": json.loads(ident)})

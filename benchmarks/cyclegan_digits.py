@@ -8,19 +8,21 @@ its labels -> photo and photo -> labels scores). Measured here:
 3. domain adaptation: a classifier trained on translated MNIST (with MNIST's labels) tested on real target digits,
    against one trained on raw MNIST.
 
-    python benchmarks/cyclegan_digits.py --mnist ../shared/data/mnist --steps 8000
+    python benchmarks/cyclegan_digits.py [--steps 8000] [--width 32] [--set SECTION.KEY=VALUE ...] [--curve]
+
+The judge is trained once and kept in gankit's cache; a stopped run continues where it was; `--curve` measures
+label preservation at every checkpoint the run kept.
 
 Writes OUT/results.json and OUT/translations.png (rows: MNIST, G_AB(MNIST), G_BA(G_AB(MNIST))).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
+from common import cached_judge, parser, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -39,32 +41,37 @@ def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((pred == y).float().mean())
 
 
+def label_kept(model, judge, mnist_test: torch.Tensor, labels: torch.Tensor) -> float:
+    return accuracy(judge, model.translate(mnist_test, "AtoB"), labels)
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mnist", required=True, help="folder with MNIST's IDX files")
-    p.add_argument("--steps", type=int, default=8000)
+    p = parser(__doc__, steps=8000, out="runs/bench-cyclegan-digits")
+    p.add_argument("--mnist", help="folder with MNIST's IDX files (default ROOT/mnist)")
     p.add_argument("--width", type=int, default=32, help="model.base_channels and d_base_channels (paper: 64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="bench-runs/cyclegan_digits")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="one more override for the run, e.g. train.keep_checkpoints=20 (repeatable)")
+    p.add_argument("--curve", action="store_true",
+                   help="also measure label preservation at every checkpoint the run kept (every 2,000 steps)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    spec = f"mnist2digits:{a.mnist}"
+    spec = f"mnist2digits:{a.mnist or Path(a.root) / 'mnist'}"
     train = load_dataset(DataConfig(spec=spec))
     test = load_dataset(DataConfig(spec=spec, split="test"))
 
     # The yardstick: a classifier of the target domain, trained on its training split only.
-    judge, judge_acc = train_classifier(unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
-                                        test.labels_B, 10, epochs=40, max_steps=500, seed=a.seed)
+    fit = {"epochs": 40, "max_steps": 500, "seed": a.seed}
+    judge, judge_acc = cached_judge("cyclegan-digits", "digits", {"data": "sklearn-digits", "size": 32, **fit},
+                                    unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
+                                    test.labels_B, 10, **fit)
     print(f"target-domain classifier: {judge_acc:.2%} on the {len(test.images_B)} held-out real digits")
 
-    t0 = time.perf_counter()
-    run = gankit.train("cyclegan", spec, overrides=[f"model.base_channels={a.width}",
-                                                    f"model.d_base_channels={a.width}",
-                                                    "train.tensorboard=false", "train.checkpoint_every=2000"],
-                       steps=a.steps, seed=a.seed, out=out / "run", device="cpu")
-    minutes = (time.perf_counter() - t0) / 60
-    model = run.model
+    run_dir = out / "run"
+    overrides = [f"model.base_channels={a.width}", f"model.d_base_channels={a.width}", "train.tensorboard=false",
+                 "train.checkpoint_every=2000", "train.device=cpu", *a.set]
+    seconds = train_or_resume("cyclegan", spec, overrides, a.steps, run_dir, a.seed)
+    model = gankit.load(run_dir)
     mnist_test, mnist_labels = unit(test.images_A), test.labels_A
     translated = model.translate(mnist_test, "AtoB")
     rec_A = model.translate(translated, "BtoA")
@@ -77,8 +84,16 @@ def main() -> None:
         "label_preserved_untranslated_baseline": accuracy(judge, mnist_test, mnist_labels),
         "cycle_l1_A": float((rec_A - mnist_test).abs().mean()),
         "cycle_l1_B": float((rec_B - digits_test).abs().mean()),
-        "train_minutes": round(minutes, 1),
+        "train_minutes": None if seconds is None else round(seconds / 60, 1),
     }
+    curve = {}
+    if a.curve:  # is label preservation still rising at the end, or did it peak and fall?
+        for ckpt in sorted((run_dir / "checkpoints").glob("step_*")):
+            step = int(ckpt.name.removeprefix("step_"))
+            curve[step] = (results["label_preserved_translated"] if step == model.trained_steps
+                           else label_kept(gankit.load(ckpt), judge, mnist_test, mnist_labels))
+            print(f"  checkpoint {step:6d}: label preserved {curve[step]:.4f}", flush=True)
+        results["label_preserved_by_checkpoint"] = curve
     # Domain adaptation: train on (translated) MNIST with its labels, test on real target digits.
     mnist_train = unit(train.images_A)
     adapted = model.translate(mnist_train, "AtoB")
@@ -93,7 +108,8 @@ def main() -> None:
     rows = torch.cat([mnist_test[show], translated[show], rec_A[show]])
     save_png(grid(rows, nrow=16, min_tile=32), out / "translations.png")
     for key, value in results.items():
-        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+        if key != "label_preserved_by_checkpoint":
+            print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     ok = results["label_preserved_translated"] >= 0.97
     print(f"goal (label preserved >= 97 %): {results['label_preserved_translated']:.2%} -> "
           f"{'met' if ok else 'NOT met'}")

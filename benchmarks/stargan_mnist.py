@@ -22,18 +22,16 @@ thin, and the six combinations).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
-from common import parser, train_or_resume, trained_for
+from common import cached_judge, parser, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png
-from gankit.metrics.classifier import cache_dir, cached_classifier, train_classifier
 from gankit.models.base import inference
 
 COLOURS = ["red", "green", "blue"]
@@ -43,16 +41,6 @@ SINGLES = {c: ({c: 1}, [("colour", k)]) for k, c in enumerate(COLOURS)}
 SINGLES |= {w: ({"thick": v}, [("width", v)]) for w, v in WIDTHS.items()}
 COMBOS = {f"{c}+{w}": ({c: 1, "thick": v}, [("colour", k), ("width", v)])
           for k, c in enumerate(COLOURS) for w, v in WIDTHS.items()}
-
-
-def judge(name, x_train, y_train, x_test, y_test, k, seed, steps, data_dir):
-    """A judge is a function of the data, its labels, the seed and its steps: trained once (a few minutes each on
-    one core) and kept in gankit's cache, so a second benchmark run is not spent training the same judges again."""
-    key = json.dumps({"v": 1, "judge": name, "data": str(Path(data_dir).resolve()), "seed": seed, "steps": steps})
-    path = cache_dir() / "classifiers" / f"stargan-judge-{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    return cached_classifier(path, x_train.shape[1], k, x_train.shape[-1],
-                             lambda: train_classifier(x_train, y_train, x_test, y_test, k, max_steps=steps, seed=seed,
-                                                      progress=False), {"judge": json.loads(key)})
 
 
 def read(net, x: torch.Tensor) -> torch.Tensor:
@@ -124,8 +112,9 @@ def main() -> None:
     x_train, x_test = unit(train), unit(test)
     judges, judge_acc = {}, {}
     for name, labels, k in (("colour", "colour", 3), ("width", "thick", 2), ("digit", "digits", 10)):
-        judges[name], judge_acc[name] = judge(name, x_train, getattr(train, labels), x_test, getattr(test, labels), k,
-                                              a.seed, a.judge_steps, Path(a.root) / "mnist")
+        key = {"data": str((Path(a.root) / "mnist").resolve()), "seed": a.seed, "steps": a.judge_steps}
+        judges[name], judge_acc[name] = cached_judge("stargan", name, key, x_train, getattr(train, labels), x_test,
+                                                     getattr(test, labels), k, max_steps=a.judge_steps, seed=a.seed)
     x, colour, thick, digit = x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n]
 
     rows, rec, shown = evaluate(model, judges, x, colour, thick, digit)
