@@ -86,7 +86,7 @@ def main() -> None:
         anomalous = y_test == d
         x_train, _ = pixels(spec, "train", exclude=[d])
         scores, latent, speed = all_scores(model, x_test, subset, x_train.flatten(1).numpy(), a.seed)
-        row = {"train_seconds": None if train_seconds is None else round(train_seconds), "steps": model.trained_steps,
+        row = {"train_seconds": train_seconds, "steps": model.trained_steps,
                "base_channels": model.cfg.base_channels, "images_per_second": speed,
                "auroc_all": {k: float(roc_auc_score(anomalous, v)) for k, v in scores.items()},
                "auroc_subset": {k: float(roc_auc_score(anomalous[subset], v[subset])) for k, v in scores.items()}}

@@ -92,7 +92,7 @@ def main() -> None:
         save_png(grid((pairs + 1) / 2, nrow=16), out / "reconstructions.png")
 
         result = {"data": data, "steps": model.trained_steps,
-                  "train_seconds": None if seconds is None else round(seconds),
+                  "train_seconds": seconds,
                   "accuracy_1nn_linear": rows, "reconstruction_label_kept": kept,
                   "classifier_test_accuracy": classifier.test_accuracy, "reconstruction_error_ratio": ratio}
         (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -13,6 +13,7 @@ import torch
 
 import gankit
 from gankit.metrics.classifier import SmallCNN, cache_dir, cached_classifier, train_classifier
+from gankit.train import checkpoint
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -30,9 +31,9 @@ def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.Argume
 
 
 def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run_dir: Path, seed: int = 0,
-                    progress: bool = True) -> float | None:
+                    progress: bool = True) -> int | None:
     """Train `model` into run_dir, or continue the run already there up to `steps` (a benchmark stopped half way
-    picks up where it was). Returns the seconds this call spent training, or None when the run had already
+    picks up where it was). Returns the whole seconds this call spent training, or None when the run had already
     finished and is only evaluated again, so the caller does not report an evaluation call's time as training
     time (`trained_for` says which)."""
     t0 = time.perf_counter()
@@ -44,12 +45,12 @@ def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run
         return None
     if run.status != "finished":  # stopped (Ctrl-C, SIGTERM): a half-trained model is not what the numbers are for
         sys.exit(f"{run_dir}: training stopped at step {run.step}; run the same command again to continue")
-    return time.perf_counter() - t0
+    return round(time.perf_counter() - t0)
 
 
-def trained_for(seconds: float | None) -> str:
+def trained_for(seconds: int | None) -> str:
     """What a result line says about training time: this call's seconds, or that an earlier call trained."""
-    return "trained before this call" if seconds is None else f"{seconds:.0f} s"
+    return "trained before this call" if seconds is None else f"{seconds} s"
 
 
 def cached_judge(benchmark: str, name: str, key: dict, x_train: torch.Tensor, y_train: torch.Tensor,
@@ -62,3 +63,13 @@ def cached_judge(benchmark: str, name: str, key: dict, x_train: torch.Tensor, y_
     return cached_classifier(path, x_train.shape[1], num_classes, x_train.shape[-1],
                              lambda: train_classifier(x_train, y_train, x_test, y_test, num_classes, progress=False,
                                                       **fit), {"judge": json.loads(ident)})
+
+
+def over_checkpoints(run_dir: Path, final_step: int, final, measure) -> dict:
+    """`measure(model)` at every checkpoint the run kept, by step, oldest first (is the last step still gaining?);
+    the final checkpoint's value is `final`, already measured, so it is not measured twice."""
+    values = {}
+    for path in reversed(checkpoint.candidates(run_dir / "checkpoints")):
+        step = int(path.name.removeprefix("step_"))
+        values[step] = final if step == final_step else measure(gankit.load(path))
+    return values

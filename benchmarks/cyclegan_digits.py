@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import cached_judge, parser, train_or_resume
+from common import cached_judge, over_checkpoints, parser, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -39,10 +39,6 @@ def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.no_grad():
         pred = torch.cat([net(part * 2 - 1).argmax(1) for part in x.split(500)])
     return float((pred == y).float().mean())
-
-
-def label_kept(model, judge, mnist_test: torch.Tensor, labels: torch.Tensor) -> float:
-    return accuracy(judge, model.translate(mnist_test, "AtoB"), labels)
 
 
 def main() -> None:
@@ -86,13 +82,11 @@ def main() -> None:
         "cycle_l1_B": float((rec_B - digits_test).abs().mean()),
         "train_minutes": None if seconds is None else round(seconds / 60, 1),
     }
-    curve = {}
     if a.curve:  # is label preservation still rising at the end, or did it peak and fall?
-        for ckpt in sorted((run_dir / "checkpoints").glob("step_*")):
-            step = int(ckpt.name.removeprefix("step_"))
-            curve[step] = (results["label_preserved_translated"] if step == model.trained_steps
-                           else label_kept(gankit.load(ckpt), judge, mnist_test, mnist_labels))
-            print(f"  checkpoint {step:6d}: label preserved {curve[step]:.4f}", flush=True)
+        curve = over_checkpoints(run_dir, model.trained_steps, results["label_preserved_translated"],
+                                 lambda m: accuracy(judge, m.translate(mnist_test, "AtoB"), mnist_labels))
+        for step, value in curve.items():
+            print(f"  checkpoint {step:6d}: label preserved {value:.4f}", flush=True)
         results["label_preserved_by_checkpoint"] = curve
     # Domain adaptation: train on (translated) MNIST with its labels, test on real target digits.
     mnist_train = unit(train.images_A)

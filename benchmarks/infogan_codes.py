@@ -82,7 +82,7 @@ def main() -> None:
         for name in model.code_names():
             explore(model, name, out / f"{name}.png", seed=a.seed)
         result = {"data": data, "steps": model.trained_steps,
-                  "train_seconds": None if seconds is None else round(seconds),
+                  "train_seconds": seconds,
                   "c1_accuracy": acc_c1, "kmeans_pixels_accuracy": acc_kmeans,
                   "spearman_generated": rho_generated, "spearman_encoded_test": rho_encoded}
         (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")

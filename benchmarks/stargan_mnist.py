@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import cached_judge, parser, train_or_resume, trained_for
+from common import cached_judge, over_checkpoints, parser, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
@@ -119,16 +119,15 @@ def main() -> None:
 
     rows, rec, shown = evaluate(model, judges, x, colour, thick, digit)
     curve = []
-    if a.curve:  # the same measures at every checkpoint the run kept: is the last step still gaining?
-        for ckpt in sorted((run_dir / "checkpoints").glob("step_*")):
-            step = int(ckpt.name.removeprefix("step_"))
-            r, r_rec = (rows, rec) if step == model.trained_steps else evaluate(gankit.load(ckpt), judges, x, colour,
-                                                                                 thick, digit)[:2]
-            curve.append({"step": step, **summary(r, r_rec), "thick_target_accuracy": r["thick"]["target_accuracy"]})
+    if a.curve:  # the same measures at every checkpoint the run kept
+        measured = over_checkpoints(run_dir, model.trained_steps, (rows, rec),
+                                    lambda m: evaluate(m, judges, x, colour, thick, digit)[:2])
+        curve = [{"step": step, **summary(r, r_rec), "thick_target_accuracy": r["thick"]["target_accuracy"]}
+                 for step, (r, r_rec) in measured.items()]
 
     save_png(grid((torch.stack(list(shown.values()), 1).flatten(0, 1) + 1) / 2, nrow=len(shown)),
              out / "translations.png")
-    result = {"steps": model.trained_steps, "train_seconds": None if seconds is None else round(seconds),
+    result = {"steps": model.trained_steps, "train_seconds": seconds,
               "judge_test_accuracy": judge_acc,
               "per_target": rows, **summary(rows, rec)}
     if curve:

@@ -80,8 +80,7 @@ def main() -> None:
     for name, (run_dir, extra, steps, part) in runs.items():
         if a.part and a.part != part:
             continue
-        trained = train_or_resume("triplegan", spec, common + extra, steps, run_dir, a.seed)
-        seconds[name] = None if trained is None else round(trained)
+        seconds[name] = train_or_resume("triplegan", spec, common + extra, steps, run_dir, a.seed)
     if a.part:
         return
 
