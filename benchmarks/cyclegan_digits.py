@@ -41,6 +41,14 @@ def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((pred == y).float().mean())
 
 
+def target_judge(train, test, seed: int):
+    """The yardstick: a classifier of the target domain, trained on its training split only (kept in the cache)."""
+    fit = {"epochs": 40, "max_steps": 500, "seed": seed}
+    return cached_judge("cyclegan-digits", "digits", {"data": "sklearn-digits", "size": 32, **fit},
+                        unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
+                        test.labels_B, 10, **fit)
+
+
 def main() -> None:
     p = parser(__doc__, steps=8000, out="runs/bench-cyclegan-digits")
     p.add_argument("--mnist", help="folder with MNIST's IDX files (default ROOT/mnist)")
@@ -56,11 +64,7 @@ def main() -> None:
     train = load_dataset(DataConfig(spec=spec))
     test = load_dataset(DataConfig(spec=spec, split="test"))
 
-    # The yardstick: a classifier of the target domain, trained on its training split only.
-    fit = {"epochs": 40, "max_steps": 500, "seed": a.seed}
-    judge, judge_acc = cached_judge("cyclegan-digits", "digits", {"data": "sklearn-digits", "size": 32, **fit},
-                                    unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
-                                    test.labels_B, 10, **fit)
+    judge, judge_acc = target_judge(train, test, a.seed)
     print(f"target-domain classifier: {judge_acc:.2%} on the {len(test.images_B)} held-out real digits")
 
     run_dir = out / "run"

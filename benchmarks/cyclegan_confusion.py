@@ -1,0 +1,48 @@
+"""Which digits a trained MNIST -> digits CycleGAN changes, and into what: the judge's confusion matrix.
+
+Rows: the MNIST label of a test image x; columns: what the target-domain judge of `cyclegan_digits.py` (the same
+cached network) reads in G_AB(x). The diagonal is the label preservation that benchmark reports.
+
+    python benchmarks/cyclegan_confusion.py RUN_DIR [--root ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from common import SHARED_DATA
+from cyclegan_digits import target_judge, unit
+
+import gankit
+from gankit.config import DataConfig
+from gankit.data import load_dataset
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", help="a cyclegan run trained on mnist2digits (e.g. runs/bench-cyclegan-digits/run)")
+    p.add_argument("--root", default=str(SHARED_DATA), help="the shared data folder (mnist/)")
+    p.add_argument("--seed", type=int, default=0, help="the judge's seed (as in cyclegan_digits.py)")
+    a = p.parse_args()
+    spec = f"mnist2digits:{a.root}/mnist"
+    train = load_dataset(DataConfig(spec=spec))
+    test = load_dataset(DataConfig(spec=spec, split="test"))
+    judge, judge_acc = target_judge(train, test, a.seed)
+    model = gankit.load(a.run)
+    x, y = unit(test.images_A), test.labels_A
+    translated = model.translate(x, "AtoB")
+    with torch.no_grad():
+        read = torch.cat([judge(part * 2 - 1).argmax(1) for part in translated.split(500)])
+    counts = np.zeros((10, 10), dtype=int)
+    np.add.at(counts, (y.numpy(), read.numpy()), 1)
+    print(f"judge: {judge_acc:.2%} on held-out real digits; label preserved {np.trace(counts) / counts.sum():.4f}")
+    print("rows: MNIST label of x; columns: the judge's reading of G_AB(x)")
+    print("    " + "".join(f"{j:6d}" for j in range(10)) + "    kept")
+    for i, row in enumerate(counts):
+        print(f"{i:3d} " + "".join(f"{v:6d}" for v in row) + f"   {row[i] / row.sum():.3f}")
+
+
+if __name__ == "__main__":
+    main()
