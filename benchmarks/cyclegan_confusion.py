@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
 from common import SHARED_DATA
-from cyclegan_digits import target_judge, unit
+from cyclegan_digits import read, target_judge, unit
 
 import gankit
 from gankit.config import DataConfig
@@ -33,10 +32,8 @@ def main() -> None:
     model = gankit.load(a.run)
     x, y = unit(test.images_A), test.labels_A
     translated = model.translate(x, "AtoB")
-    with torch.no_grad():
-        read = torch.cat([judge(part * 2 - 1).argmax(1) for part in translated.split(500)])
     counts = np.zeros((10, 10), dtype=int)
-    np.add.at(counts, (y.numpy(), read.numpy()), 1)
+    np.add.at(counts, (y.numpy(), read(judge, translated).numpy()), 1)
     print(f"judge: {judge_acc:.2%} on held-out real digits; label preserved {np.trace(counts) / counts.sum():.4f}")
     print("rows: MNIST label of x; columns: the judge's reading of G_AB(x)")
     print("    " + "".join(f"{j:6d}" for j in range(10)) + "    kept")

@@ -35,10 +35,14 @@ def unit(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 255
 
 
-def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
+def read(net, x: torch.Tensor) -> torch.Tensor:
+    """The classifier's label for each image in [0, 1]."""
     with torch.no_grad():
-        pred = torch.cat([net(part * 2 - 1).argmax(1) for part in x.split(500)])
-    return float((pred == y).float().mean())
+        return torch.cat([net(part * 2 - 1).argmax(1) for part in x.split(500)])
+
+
+def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((read(net, x) == y).float().mean())
 
 
 def target_judge(train, test, seed: int):
