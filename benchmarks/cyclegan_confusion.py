@@ -12,11 +12,12 @@ import argparse
 
 import numpy as np
 from common import SHARED_DATA
-from cyclegan_digits import read, target_judge, unit
+from cyclegan_digits import target_judge, unit
 
 import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
+from gankit.metrics.classifier import predict
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     x, y = unit(test.images_A), test.labels_A
     translated = model.translate(x, "AtoB")
     counts = np.zeros((10, 10), dtype=int)
-    np.add.at(counts, (y.numpy(), read(judge, translated).numpy()), 1)
+    np.add.at(counts, (y.numpy(), predict(judge, translated * 2 - 1).numpy()), 1)
     print(f"judge: {judge_acc:.2%} on held-out real digits; label preserved {np.trace(counts) / counts.sum():.4f}")
     print("rows: MNIST label of x; columns: the judge's reading of G_AB(x)")
     print("    " + "".join(f"{j:6d}" for j in range(10)) + "    kept")

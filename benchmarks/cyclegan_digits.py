@@ -28,21 +28,16 @@ import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png
-from gankit.metrics.classifier import train_classifier
+from gankit.metrics.classifier import predict, train_classifier
 
 
 def unit(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 255
 
 
-def read(net, x: torch.Tensor) -> torch.Tensor:
-    """The classifier's label for each image in [0, 1]."""
-    with torch.no_grad():
-        return torch.cat([net(part * 2 - 1).argmax(1) for part in x.split(500)])
-
-
 def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float((read(net, x) == y).float().mean())
+    """Share of images in [0, 1] that `net` labels y."""
+    return float((predict(net, x * 2 - 1) == y).float().mean())
 
 
 def target_judge(train, test, seed: int):

@@ -32,6 +32,7 @@ import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png
+from gankit.metrics.classifier import predict
 from gankit.models.base import inference
 
 COLOURS = ["red", "green", "blue"]
@@ -41,11 +42,6 @@ SINGLES = {c: ({c: 1}, [("colour", k)]) for k, c in enumerate(COLOURS)}
 SINGLES |= {w: ({"thick": v}, [("width", v)]) for w, v in WIDTHS.items()}
 COMBOS = {f"{c}+{w}": ({c: 1, "thick": v}, [("colour", k), ("width", v)])
           for k, c in enumerate(COLOURS) for w, v in WIDTHS.items()}
-
-
-def read(net, x: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([net(part).argmax(1) for part in x.split(500)])
 
 
 def evaluate(model, judges, x, colour, thick, digit):
@@ -59,10 +55,10 @@ def evaluate(model, judges, x, colour, thick, digit):
         for name, (target, checks) in {**SINGLES, **COMBOS}.items():
             y = torch.cat([model.retarget(part, target) for part in x.split(250)])
             shown[name] = y[:8]
-            hit = torch.stack([read(judges[j], y) == wanted for j, wanted in checks]).all(0)
+            hit = torch.stack([predict(judges[j], y) == wanted for j, wanted in checks]).all(0)
             already = torch.stack([truth[j] == wanted for j, wanted in checks]).all(0)
             rows[name] = {"target_accuracy": float(hit.float().mean()),
-                          "digit_kept": float((read(judges["digit"], y) == digit).float().mean()),
+                          "digit_kept": float((predict(judges["digit"], y) == digit).float().mean()),
                           "untranslated_baseline": float(already.float().mean())}
         # Reconstruction (the paper's L_rec): to each single target and back to the source's own labels of the
         # same dataset (colour: dataset A, mask [1, 0]; width: dataset B, mask [0, 1]).

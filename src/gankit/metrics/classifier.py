@@ -125,9 +125,13 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
                 break
     bar.close()
     net.eval()
-    with torch.no_grad():
-        pred = torch.cat([net(part).argmax(1) for part in test_x.split(500)])
-    return net, float((pred == test_y).float().mean())
+    return net, float((predict(net, test_x) == test_y).float().mean())
+
+
+@torch.no_grad()
+def predict(net: nn.Module, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
+    """The most likely class of each image (in [-1, 1]), in batches so a 10,000-image set fits in memory."""
+    return torch.cat([net(part).argmax(1) for part in x.split(batch)])
 
 
 def cached_classifier(path: Path, channels: int, num_classes: int, img_size: int,
