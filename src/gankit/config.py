@@ -163,7 +163,8 @@ class DataConfig:
     spec: str = "digits"  # digits | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR | paired:DIR | unpaired:DIR | ...
     img_size: int | None = None  # None: the dataset's default (32 for the built-in sets, 64 for folders)
     channels: int | None = None  # 1 (grayscale) or 3 (RGB); None: the dataset's own
-    fit: Literal["resize", "pad"] = "resize"  # fixed-size sets: resize to img_size, or zero-pad (28 -> 32)
+    fit: Literal["resize", "pad", "box"] = "resize"  # fixed-size sets: resize to img_size, zero-pad (28 -> 32),
+    # or crop each image to its ink's bounding box and fit that to the frame (light-on-dark digits)
     load_size: int | None = None  # folders: images resized to this (see `resize`) before cropping img_size
     resize: Literal["shorter", "width", "square"] = "shorter"  # shorter side, or width, to load_size keeping the
     # aspect ratio; or squash to load_size x load_size (the pix2pix code's resize_and_crop)

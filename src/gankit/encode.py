@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .data.folder import scan_images
-from .data.transforms import pil_to_tensor, to_mode
+from .data.transforms import BOX_INK, fit_box, pil_to_tensor, to_mode
 from .errors import GankitError
 from .images import grid, save_png
 from .models.base import GANModel, columns, inference
@@ -42,7 +42,9 @@ def to_model_input(model: GANModel, images: torch.Tensor) -> torch.Tensor:
     if x.shape[1] != channels:
         x = (x * LUMA.to(x.device)).sum(1, keepdim=True) if channels == 1 else x.expand(-1, 3, -1, -1)
     h, w = x.shape[-2:]
-    if (h, w) != (size, size):
+    if model.info.fit == "box":  # as in training: the ink's bounding box fills the frame
+        x = fit_box(x, size, ink=BOX_INK)
+    elif (h, w) != (size, size):
         if model.info.fit == "pad" and h <= size and w <= size:  # as in training: centred on black
             top, left = (size - h) // 2, (size - w) // 2
             x = F.pad(x, (left, size - w - left, top, size - h - top))

@@ -171,7 +171,7 @@ class DigitDomains(torch.utils.data.Dataset):
             domains.reverse()
         (self.images_A, self.labels_A), (self.images_B, self.labels_B) = domains
         self.info = DataInfo(name="mnist2digits", img_size=sub.img_size, img_channels=1, kind="unpaired",
-                             in_channels=1)
+                             in_channels=1, fit=sub.fit)
 
     def __len__(self) -> int:
         return max(len(self.images_A), len(self.images_B))

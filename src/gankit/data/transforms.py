@@ -7,6 +7,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+# data.fit=box: a pixel is ink when brighter than this share of white (MNIST's faint anti-aliasing halo is not)
+BOX_INK = 0.1
+
 
 def to_mode(img: Image.Image, channels: int) -> Image.Image:
     """Grayscale or RGB, whatever the file held (palette, RGBA on white, CMYK, 16-bit, ...)."""
@@ -47,9 +50,38 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
 
+def fit_box(images: torch.Tensor, size: int, ink: float) -> torch.Tensor:
+    """(N, C, h, w) light-on-dark images -> (N, C, size, size) floats: each image cropped to the bounding box of
+    its pixels brighter than `ink`, zero-padded to a centred square (the aspect ratio kept) and resized to fill
+    the frame — how UCI normalised the digits scikit-learn ships, so MNIST prepared this way differs from them in
+    style, not in scale and position. An image without ink is only resized."""
+    out = torch.empty(len(images), images.shape[1], size, size, device=images.device)
+    lit = images.amax(1) > ink
+    rows, cols = lit.any(2), lit.any(1)
+    for i, x in enumerate(images.float()):
+        if rows[i].any():
+            top, bottom = _span(rows[i])
+            left, right = _span(cols[i])
+            x = x[:, top:bottom, left:right]
+            h, w = x.shape[-2:]
+            side = max(h, w)
+            x = F.pad(x, ((side - w) // 2, side - w - (side - w) // 2, (side - h) // 2, side - h - (side - h) // 2))
+        out[i] = F.interpolate(x[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+    return out
+
+
+def _span(mask: torch.Tensor) -> tuple[int, int]:
+    """First index and one past the last index where a 1-D boolean mask is set."""
+    where = mask.nonzero()
+    return int(where[0]), int(where[-1]) + 1
+
+
 def fit_uint8(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
-    """(N, C, h, w) uint8 -> (N, C, size, size) uint8 by antialiased resizing or zero padding."""
+    """(N, C, h, w) uint8 -> (N, C, size, size) uint8 by antialiased resizing, zero padding, or fitting the ink's
+    bounding box to the frame (`fit_box`)."""
     h, w = images.shape[-2:]
+    if mode == "box":
+        return fit_box(images, size, ink=BOX_INK * 255).round_().clamp_(0, 255).to(torch.uint8)
     if (h, w) == (size, size):
         return images
     if mode == "pad" and h <= size and w <= size:

@@ -39,7 +39,7 @@ class DataInfo:
     # (img_channels is then the output domain's). Empty / 0 for everything else.
     kind: str = ""
     in_channels: int = 0
-    # How smaller images were brought to img_size in training ("resize" or "pad", data.fit): encode, score and
+    # How smaller images were brought to img_size in training ("resize", "pad" or "box", data.fit): encode, score and
     # classify bring new images to the model's size the same way.
     fit: str = "resize"
     # Multi-domain data (StarGAN): the name of each label, groups of mutually exclusive labels (index lists; the
