@@ -26,11 +26,11 @@ def main() -> None:
     p.add_argument("--root", default=str(SHARED_DATA), help="the shared data folder (mnist/)")
     p.add_argument("--seed", type=int, default=0, help="the judge's seed (as in cyclegan_digits.py)")
     a = p.parse_args()
-    spec = f"mnist2digits:{a.root}/mnist"
-    train = load_dataset(DataConfig(spec=spec))
-    test = load_dataset(DataConfig(spec=spec, split="test"))
-    judge, judge_acc = target_judge(train, test, a.seed)
     model = gankit.load(a.run)
+    spec, fit = f"mnist2digits:{a.root}/mnist", model.info.fit  # the digits prepared as the run's were
+    train = load_dataset(DataConfig(spec=spec, fit=fit))
+    test = load_dataset(DataConfig(spec=spec, split="test", fit=fit))
+    judge, judge_acc = target_judge(train, test, a.seed, fit)
     x, y = unit(test.images_A), test.labels_A
     translated = model.translate(x, "AtoB")
     counts = np.zeros((10, 10), dtype=int)

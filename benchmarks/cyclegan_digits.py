@@ -8,7 +8,8 @@ its labels -> photo and photo -> labels scores). Measured here:
 3. domain adaptation: a classifier trained on translated MNIST (with MNIST's labels) tested on real target digits,
    against one trained on raw MNIST.
 
-    python benchmarks/cyclegan_digits.py [--steps 8000] [--width 32] [--set SECTION.KEY=VALUE ...] [--curve]
+    python benchmarks/cyclegan_digits.py [--steps 8000] [--width 32] [--fit resize|box] [--set SECTION.KEY=VALUE ...]
+                                         [--curve]
 
 The judge is trained once and kept in gankit's cache; a stopped run continues where it was; `--curve` measures
 label preservation at every checkpoint the run kept.
@@ -40,10 +41,12 @@ def accuracy(net, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((predict(net, x * 2 - 1) == y).float().mean())
 
 
-def target_judge(train, test, seed: int):
-    """The yardstick: a classifier of the target domain, trained on its training split only (kept in the cache)."""
+def target_judge(train, test, seed: int, data_fit: str = "resize"):
+    """The yardstick: a classifier of the target domain, trained on its training split only (kept in the cache),
+    on the digits prepared as the run's data (`data.fit`)."""
     fit = {"epochs": 40, "max_steps": 500, "seed": seed}
-    return cached_judge("cyclegan-digits", "digits", {"data": "sklearn-digits", "size": 32, **fit},
+    key = {"data": "sklearn-digits", "size": 32, **fit, **({"fit": data_fit} if data_fit != "resize" else {})}
+    return cached_judge("cyclegan-digits", "digits", key,
                         unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
                         test.labels_B, 10, **fit)
 
@@ -54,21 +57,24 @@ def main() -> None:
     p.add_argument("--width", type=int, default=32, help="model.base_channels and d_base_channels (paper: 64)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="one more override for the run, e.g. train.keep_checkpoints=20 (repeatable)")
+    p.add_argument("--fit", choices=["resize", "box"], default="resize",
+                   help="data.fit for both domains: resize (MNIST's 28x28 frame as it is) or box (each digit's "
+                        "bounding box fitted to the frame, as the target digits were made)")
     p.add_argument("--curve", action="store_true",
                    help="also measure label preservation at every checkpoint the run kept (every 2,000 steps)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     spec = f"mnist2digits:{a.mnist or Path(a.root) / 'mnist'}"
-    train = load_dataset(DataConfig(spec=spec))
-    test = load_dataset(DataConfig(spec=spec, split="test"))
+    train = load_dataset(DataConfig(spec=spec, fit=a.fit))
+    test = load_dataset(DataConfig(spec=spec, split="test", fit=a.fit))
 
-    judge, judge_acc = target_judge(train, test, a.seed)
+    judge, judge_acc = target_judge(train, test, a.seed, a.fit)
     print(f"target-domain classifier: {judge_acc:.2%} on the {len(test.images_B)} held-out real digits")
 
     run_dir = out / "run"
     overrides = [f"model.base_channels={a.width}", f"model.d_base_channels={a.width}", "train.tensorboard=false",
-                 "train.checkpoint_every=2000", "train.device=cpu", *a.set]
+                 "train.checkpoint_every=2000", "train.device=cpu", f"data.fit={a.fit}", *a.set]
     seconds = train_or_resume("cyclegan", spec, overrides, a.steps, run_dir, a.seed)
     model = gankit.load(run_dir)
     mnist_test, mnist_labels = unit(test.images_A), test.labels_A
