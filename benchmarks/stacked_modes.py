@@ -32,8 +32,8 @@ def decompose(channel_labels: list[np.ndarray]) -> dict:
     modes = channel_labels[0] * 100 + channel_labels[1] * 10 + channel_labels[2]
     freqs = [np.bincount(c, minlength=10) / len(c) for c in channel_labels]
     product = np.einsum("i,j,k->ijk", *freqs).ravel()
-    return {"modes": class_coverage(modes, 1000)["classes_covered"],
-            "kl_total": class_coverage(modes, 1000)["kl_to_data"],
+    total = class_coverage(modes, 1000)
+    return {"modes": total["classes_covered"], "kl_total": total["kl_to_data"],
             "kl_channels": [class_coverage(c, 10)["kl_to_data"] for c in channel_labels],
             "kl_dependence": class_coverage(modes, 1000, product)["kl_to_data"],
             "freqs": freqs}
@@ -55,7 +55,10 @@ def main() -> None:
     model = gankit.load(a.run)
     cfg = DataConfig(spec=f"stacked-mnist:{a.root}/mnist", img_size=model.info.img_size)
     evaluator = Evaluator(cfg, model.info, progress=False)
-    per_channel = lambda x: [evaluator.classifier.run(x[:, c:c + 1])[1] for c in range(3)]  # noqa: E731
+
+    def per_channel(x: torch.Tensor) -> list[np.ndarray]:  # the digit the classifier reads in each channel
+        return [evaluator.classifier.run(x[:, c:c + 1])[1] for c in range(3)]
+
     with torch.random.fork_rng():
         show(f"{a.run}, {a.n} samples", decompose(per_channel(generate(model, a.n, seed=0))))
     real = load_dataset(dataclasses.replace(cfg, flip=False))
