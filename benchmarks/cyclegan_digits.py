@@ -45,6 +45,7 @@ def target_judge(train, test, seed: int, data_fit: str = "resize"):
     """The yardstick: a classifier of the target domain, trained on its training split only (kept in the cache),
     on the digits prepared as the run's data (`data.fit`)."""
     fit = {"epochs": 40, "max_steps": 500, "seed": seed}
+    # The framing joins the key only when it is not the default, so judges cached before --fit existed still match.
     key = {"data": "sklearn-digits", "size": 32, **fit, **({"fit": data_fit} if data_fit != "resize" else {})}
     return cached_judge("cyclegan-digits", "digits", key,
                         unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,

@@ -23,7 +23,8 @@ from common import SHARED_DATA
 import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
-from gankit.evaluate import Evaluator, generate
+from gankit.evaluate import generate
+from gankit.metrics.classifier import get_classifier
 from gankit.metrics.coverage import class_coverage
 
 
@@ -54,10 +55,11 @@ def main() -> None:
     a = p.parse_args()
     model = gankit.load(a.run)
     cfg = DataConfig(spec=f"stacked-mnist:{a.root}/mnist", img_size=model.info.img_size)
-    evaluator = Evaluator(cfg, model.info, progress=False)
+    # The evaluator's MNIST classifier (the same cached network: its key is the data, size and framing).
+    classifier = get_classifier(dataclasses.replace(cfg, spec=f"mnist:{a.root}/mnist", channels=1), progress=False)
 
     def per_channel(x: torch.Tensor) -> list[np.ndarray]:  # the digit the classifier reads in each channel
-        return [evaluator.classifier.run(x[:, c:c + 1])[1] for c in range(3)]
+        return [classifier.run(x[:, c:c + 1])[1] for c in range(3)]
 
     with torch.random.fork_rng():
         show(f"{a.run}, {a.n} samples", decompose(per_channel(generate(model, a.n, seed=0))))

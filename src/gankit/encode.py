@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .data.folder import scan_images
-from .data.transforms import BOX_INK, fit_box, pil_to_tensor, to_mode
+from .data.transforms import fit_images, pil_to_tensor, to_mode
 from .errors import GankitError
 from .images import grid, save_png
 from .models.base import GANModel, columns, inference
@@ -41,15 +40,7 @@ def to_model_input(model: GANModel, images: torch.Tensor) -> torch.Tensor:
     channels, size = model.info.img_channels, model.info.img_size
     if x.shape[1] != channels:
         x = (x * LUMA.to(x.device)).sum(1, keepdim=True) if channels == 1 else x.expand(-1, 3, -1, -1)
-    h, w = x.shape[-2:]
-    if model.info.fit == "box":  # as in training: the ink's bounding box fills the frame
-        x = fit_box(x, size, ink=BOX_INK)
-    elif (h, w) != (size, size):
-        if model.info.fit == "pad" and h <= size and w <= size:  # as in training: centred on black
-            top, left = (size - h) // 2, (size - w) // 2
-            x = F.pad(x, (left, size - w - left, top, size - h - top))
-        else:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    x = fit_images(x, size, model.info.fit)  # as in training
     return x.clamp(0, 1) * 2 - 1
 
 

@@ -76,22 +76,28 @@ def _span(mask: torch.Tensor) -> tuple[int, int]:
     return int(where[0]), int(where[-1]) + 1
 
 
-def fit_uint8(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
-    """(N, C, h, w) uint8 -> (N, C, size, size) uint8 by antialiased resizing, zero padding, or fitting the ink's
-    bounding box to the frame (`fit_box`)."""
-    h, w = images.shape[-2:]
+def fit_images(x: torch.Tensor, size: int, mode: str, white: float = 1.0) -> torch.Tensor:
+    """(N, C, h, w) floats (0 is black, `white` is white) -> (N, C, size, size) as data.fit says: antialiased
+    resizing, zero padding (centred; images larger than size are resized), or the ink's bounding box fitted to the
+    frame (`fit_box`). The one definition for training sets (`fit_uint8`) and for new images given to a trained
+    model (`encode.to_model_input`), so both are framed alike."""
+    h, w = x.shape[-2:]
     if mode == "box":
-        return fit_box(images, size, ink=BOX_INK * 255).round_().clamp_(0, 255).to(torch.uint8)
+        return fit_box(x, size, ink=BOX_INK * white)
     if (h, w) == (size, size):
-        return images
+        return x
     if mode == "pad" and h <= size and w <= size:
         top, left = (size - h) // 2, (size - w) // 2
-        return F.pad(images, (left, size - w - left, top, size - h - top))
-    out = []
-    for chunk in images.split(4096):  # bounded memory for 70k-image sets
-        x = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True,
-                          align_corners=False)
-        out.append(x.round_().clamp_(0, 255).to(torch.uint8))
+        return F.pad(x, (left, size - w - left, top, size - h - top))
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def fit_uint8(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
+    """(N, C, h, w) uint8 -> (N, C, size, size) uint8 by `fit_images` (lossless for padding)."""
+    if mode != "box" and images.shape[-2:] == (size, size):
+        return images
+    out = [fit_images(chunk.float(), size, mode, white=255).round_().clamp_(0, 255).to(torch.uint8)
+           for chunk in images.split(4096)]  # bounded memory for 70k-image sets
     return torch.cat(out)
 
 
