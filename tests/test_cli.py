@@ -35,6 +35,27 @@ def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path, monk
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_the_executable_exits_hard_only_inside_a_torchrun_group(monkeypatch, capsys):
+    """`gankit` under torchrun ends with os._exit (a gloo group's threads can abort a finalizing interpreter);
+    a plain process exits normally, with the same code."""
+    from gankit import cli
+
+    exits = []
+    monkeypatch.setattr(cli.os, "_exit", lambda code: exits.append(code))
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(SystemExit) as e:
+        cli.program(["train", "no-such-model"])
+    assert e.value.code == 2 and exits == []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(SystemExit):  # the patched os._exit returns, so the plain exit follows it here
+        cli.program(["train", "no-such-model"])
+    assert exits == [2]
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    with pytest.raises(SystemExit):
+        cli.program(["list"])
+    assert exits == [2]
+
+
 def test_help_has_examples(capsys):
     assert main(["train", "--help"]) == 0
     assert "examples:" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import did_you_mean
 
@@ -394,5 +395,23 @@ def _leave_process_group() -> None:
             dist.destroy_process_group()
 
 
+def program(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `gankit` executable: main(), then exit with its code.
+
+    A process that was part of a torchrun group ends with os._exit once everything is written. Why: in this
+    PyTorch, destroy_process_group does not free a gloo group once the optimizer's lazy imports have run (they
+    keep a reference in C++), so the group's worker threads are still alive when the interpreter finalizes; a
+    worker that releases its last finished all-reduce then needs the GIL of a dying interpreter and aborts the
+    process (SIGABRT, "terminate called without an active exception": about one resume in 15-30 here). Every
+    file is closed by then (the hooks' end) and the streams are flushed here, so skipping finalization loses
+    nothing."""
+    code = main(argv)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    program()
