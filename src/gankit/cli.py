@@ -402,7 +402,7 @@ def program(argv: Sequence[str] | None = None) -> NoReturn:
     PyTorch, destroy_process_group does not free a gloo group once the optimizer's lazy imports have run (they
     keep a reference in C++), so the group's worker threads are still alive when the interpreter finalizes; a
     worker that releases its last finished all-reduce then needs the GIL of a dying interpreter and aborts the
-    process (SIGABRT, "terminate called without an active exception": about one resume in 15-30 here). Every
+    process (SIGABRT, "terminate called without an active exception": one resume in 13-30 in loops here). Every
     file is closed by then (the hooks' end) and the streams are flushed here, so skipping finalization loses
     nothing."""
     code = main(argv)
