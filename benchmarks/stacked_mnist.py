@@ -1,6 +1,7 @@
 """Stacked MNIST (Metz et al. 2017; VEEGAN and PacGAN protocol), one command:
 
     python benchmarks/stacked_mnist.py [--steps 2000] [--base-channels 32] [--n 26000] [--root ../shared/data]
+                                       [--seed 0] [--set train.lr_decay=linear ...]
 
 Trains dcgan and dcgan with packing 2 (PacDCGAN2) by the same call on three MNIST digits stacked as RGB
 (1,000 modes; D judges `--batch-size` inputs per step in both, so packing m draws m times as many samples),
@@ -19,19 +20,21 @@ from gankit.evaluate import evaluate
 
 
 def main() -> None:
-    p = parser(__doc__, steps=2000, out="runs/bench-stacked", seed=False)
+    p = parser(__doc__, steps=2000, out="runs/bench-stacked")
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--n", type=int, default=26_000)
     p.add_argument("--packs", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="further config overrides for every run, as `gankit train --set`")
     a = p.parse_args()
     for pack in a.packs:
         out = Path(a.out) / f"pack{pack}"
         seconds = train_or_resume("dcgan", f"stacked-mnist:{Path(a.root) / 'mnist'}",
                                   [f"model.base_channels={a.base_channels}", f"model.pack={pack}",
                                    f"train.batch_size={a.batch_size * pack}", "train.tensorboard=false",
-                                   f"train.checkpoint_every={min(a.steps, 2000)}"],
-                                  a.steps, out, seed=0, progress=False)
+                                   f"train.checkpoint_every={min(a.steps, 2000)}", *a.overrides],
+                                  a.steps, out, seed=a.seed, progress=False)
         m = evaluate(out, n=a.n, seed=0, out=out / "final_metrics.json", progress=False)
         label = "dcgan" if pack == 1 else f"dcgan + pack {pack}"
         print(f"{label:16} modes {m['modes_covered']:4d}/1000  KL(modes || uniform) {m['kl_to_uniform']:.3f}  "
