@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from common import parser, train_or_resume
+from entry import run_main
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
@@ -109,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

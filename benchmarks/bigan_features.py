@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from common import parser, train_or_resume, trained_for
+from entry import run_main
 
 import gankit
 from gankit.api import build_model
@@ -105,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -13,6 +13,7 @@ import argparse
 import numpy as np
 from common import SHARED_DATA
 from cyclegan_digits import target_judge, unit
+from entry import run_main
 
 import gankit
 from gankit.config import DataConfig
@@ -43,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

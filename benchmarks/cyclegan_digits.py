@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 from common import cached_judge, over_checkpoints, parser, train_or_resume
+from entry import run_main
 
 import gankit
 from gankit.config import DataConfig
@@ -120,4 +121,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

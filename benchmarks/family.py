@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from common import parser, train_or_resume, trained_for
+from entry import run_main
 from scipy.stats import spearmanr
 
 from gankit.evaluate import evaluate
@@ -64,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -42,6 +42,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test suite's corpus generators
 
+from entry import run_main  # noqa: E402
+
 import gankit  # noqa: E402
 from gankit.errors import GankitError  # noqa: E402
 from gankit.train import checkpoint  # noqa: E402
@@ -403,4 +405,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from common import parser, train_or_resume, trained_for
+from entry import run_main
 from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 
@@ -95,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+from entry import run_main
 
 import gankit
 from gankit.config import DataConfig
@@ -82,4 +83,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

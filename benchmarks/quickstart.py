@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from entry import run_main
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC
 
@@ -84,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

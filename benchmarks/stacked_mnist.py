@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common import parser, train_or_resume, trained_for
+from entry import run_main
 
 from gankit.evaluate import evaluate
 
@@ -43,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

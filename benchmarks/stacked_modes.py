@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 import torch
 from common import SHARED_DATA
+from entry import run_main
 
 import gankit
 from gankit.config import DataConfig
@@ -69,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

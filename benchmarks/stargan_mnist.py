@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 from common import cached_judge, over_checkpoints, parser, train_or_resume, trained_for
+from entry import run_main
 
 import gankit
 from gankit.config import DataConfig
@@ -145,4 +146,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
