@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, train_or_resume
-from entry import run_main
+from common import parser, run_main, train_or_resume
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, train_or_resume, trained_for
-from entry import run_main
+from common import parser, run_main, train_or_resume, trained_for
 
 import gankit
 from gankit.api import build_model

@@ -7,15 +7,29 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 import gankit
+from gankit.errors import GankitError
 from gankit.metrics.classifier import SmallCNN, cache_dir, cached_classifier, train_classifier
 from gankit.train import checkpoint
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def run_main(main: Callable[[], int | None]) -> None:
+    """A script's entry point. gankit's own errors (a bad `--set` key, a data folder that is not there) end it the
+    way they end the `gankit` command: one line on stderr and exit code 2, no traceback. Anything else is a bug in
+    the script and keeps its traceback. main's return value is the exit code."""
+    try:
+        code = main()
+    except GankitError as e:
+        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(code or 0)
 
 
 def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.ArgumentParser:

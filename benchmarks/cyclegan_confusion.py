@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import SHARED_DATA
+from common import SHARED_DATA, run_main
 from cyclegan_digits import target_judge, unit
-from entry import run_main
 
 import gankit
 from gankit.config import DataConfig

@@ -16,8 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common import parser, train_or_resume, trained_for
-from entry import run_main
+from common import parser, run_main, train_or_resume, trained_for
 from scipy.stats import spearmanr
 
 from gankit.evaluate import evaluate

@@ -42,7 +42,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test suite's corpus generators
 
-from entry import run_main  # noqa: E402
+from common import run_main  # noqa: E402
 
 import gankit  # noqa: E402
 from gankit.errors import GankitError  # noqa: E402

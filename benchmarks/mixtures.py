@@ -22,7 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from entry import run_main
+from common import run_main
 
 import gankit
 from gankit.evaluate import Evaluator

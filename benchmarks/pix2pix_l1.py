@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from entry import run_main
+from common import run_main
 
 import gankit
 from gankit.config import DataConfig

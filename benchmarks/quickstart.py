@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from entry import run_main
+from common import run_main
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC
 

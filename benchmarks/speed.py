@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from entry import run_main
+from common import run_main
 
 # name -> (model, data spec, overrides). Images are 64x64 RGB (the built-in digits, resized and replicated to
 # three channels) so the networks are the papers' 64x64 ones; the 2-D GAN is the PacGAN MLP.

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import parser, train_or_resume, trained_for
-from entry import run_main
+from common import parser, run_main, train_or_resume, trained_for
 
 from gankit.evaluate import evaluate
 

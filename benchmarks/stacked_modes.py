@@ -18,8 +18,7 @@ import dataclasses
 
 import numpy as np
 import torch
-from common import SHARED_DATA
-from entry import run_main
+from common import SHARED_DATA, run_main
 
 import gankit
 from gankit.config import DataConfig

@@ -26,8 +26,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import cached_judge, over_checkpoints, parser, train_or_resume, trained_for
-from entry import run_main
+from common import cached_judge, over_checkpoints, parser, run_main, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig

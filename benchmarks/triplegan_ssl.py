@@ -29,8 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, train_or_resume
-from entry import run_main
+from common import parser, run_main, train_or_resume
 
 import gankit
 from gankit.config import DataConfig

@@ -1,4 +1,4 @@
-"""benchmarks/entry.py: how a benchmark script ends (the scripts themselves are run by hand, not here)."""
+"""benchmarks/common.py run_main: how a benchmark script ends (the scripts themselves are run by hand, not here)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from gankit.errors import ConfigError
 
-_spec = importlib.util.spec_from_file_location("entry", Path(__file__).parents[1] / "benchmarks" / "entry.py")
-entry = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(entry)
+_spec = importlib.util.spec_from_file_location("common", Path(__file__).parents[1] / "benchmarks" / "common.py")
+common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(common)
 
 
 def _raise(error: Exception):
@@ -23,7 +23,7 @@ def _raise(error: Exception):
 
 def test_a_gankit_error_ends_the_script_with_one_line_and_code_2(capsys):
     with pytest.raises(SystemExit) as e:
-        entry.run_main(_raise(ConfigError("unknown config key 'train.bogus'")))
+        common.run_main(_raise(ConfigError("unknown config key 'train.bogus'")))
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error: unknown config key 'train.bogus'" in err
@@ -31,11 +31,11 @@ def test_a_gankit_error_ends_the_script_with_one_line_and_code_2(capsys):
 
 def test_any_other_error_keeps_its_traceback():
     with pytest.raises(ZeroDivisionError):
-        entry.run_main(_raise(ZeroDivisionError("a bug in the script")))
+        common.run_main(_raise(ZeroDivisionError("a bug in the script")))
 
 
 @pytest.mark.parametrize("returned, code", [(None, 0), (0, 0), (3, 3)])
 def test_main_s_return_value_is_the_exit_code(returned, code):
     with pytest.raises(SystemExit) as e:
-        entry.run_main(lambda: returned)
+        common.run_main(lambda: returned)
     assert e.value.code == code
