@@ -1,7 +1,7 @@
 """PacGAN's 2-D mixture benchmark (Lin et al. 2018, Table 1), one command:
 
     python benchmarks/mixtures.py [--steps 5000] [--seeds 5] [--first-seed 0] [--data ring8 grid25] [--configs ...]
-                                  [--workers 2]
+                                  [--workers 2] [--set model.d_maxout=5 ...]
 
 Trains each configuration on each mixture with every seed through gankit's own API (the same call for the
 baseline and for the remedies: lr 1e-4 decaying linearly to 0 over the second half, D sees 100 inputs per step,
@@ -39,9 +39,9 @@ COMMON = ["model.z_dim=2", "model.lr_G=1e-4", "model.lr_D=1e-4", "train.lr_decay
           "train.sample_every=1000000", "train.checkpoint_every=1000000", "train.log_every=500"]
 
 
-def one_run(job: tuple[str, str, int, int, int, str]) -> tuple[str, str, dict, float]:
+def one_run(job: tuple[str, str, int, int, int, str, list[str]]) -> tuple[str, str, dict, float]:
     """Train and evaluate one (data, configuration, seed); runs in a worker process with one thread."""
-    data, label, seed, steps, n, tmp = job
+    data, label, seed, steps, n, tmp, extra = job
     import torch
 
     from gankit.config import DataConfig
@@ -50,7 +50,7 @@ def one_run(job: tuple[str, str, int, int, int, str]) -> tuple[str, str, dict, f
     model_name, overrides = CONFIGS[label]
     t0 = time.perf_counter()
     out = Path(tmp) / f"{data}-{model_name}-{label.replace(' ', '_')}-{seed}"
-    run = gankit.train(model_name, data, overrides=[*COMMON, *overrides], steps=steps, seed=seed, out=out,
+    run = gankit.train(model_name, data, overrides=[*COMMON, *overrides, *extra], steps=steps, seed=seed, out=out,
                        device="cpu", progress=False)
     metrics = Evaluator(DataConfig(spec=data), run.model.info, progress=False)(run.model, n=n, seed=1000 + seed)
     return data, label, {"seed": seed, **metrics}, time.perf_counter() - t0
@@ -67,13 +67,17 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2500)
     p.add_argument("--json", help="also write all per-seed numbers here")
     p.add_argument("--workers", type=int, default=2, help="parallel single-threaded runs")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="further config overrides for every run, after the configuration's own")
     a = p.parse_args()
+    if a.overrides:
+        print("every run also with: " + " ".join(a.overrides), flush=True)
 
     results: dict[tuple[str, str], list[dict]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(a.workers, mp_context=get_context("spawn")) as pool:
         seeds = range(a.first_seed, a.first_seed + a.seeds)
-        jobs = [(d, c, s, a.steps, a.n, tmp) for d in a.data for c in a.configs for s in seeds]
+        jobs = [(d, c, s, a.steps, a.n, tmp, a.overrides) for d in a.data for c in a.configs for s in seeds]
         for data, label, metrics, secs in pool.map(one_run, jobs):
             results.setdefault((data, label), []).append(metrics)
             seconds.setdefault((data, label), []).append(secs)

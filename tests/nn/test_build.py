@@ -72,3 +72,31 @@ def test_unit_norm_linear_with_a_learned_scale_is_weight_normalisation():
     layer(x).sum().backward()
     assert layer.scale.grad is not None and "scale" in layer.state_dict()
     assert "scale" not in UnitNormLinear(6, 3).state_dict()
+
+
+def test_maxout_units_take_the_largest_of_their_pieces():
+    from gankit.nn.mlp import MaxoutLinear
+
+    torch.manual_seed(0)
+    layer = MaxoutLinear(3, 4, pieces=5)
+    x = torch.randn(6, 3)
+    pieces = layer.linear(x).view(6, 4, 5)  # unit j's pieces are outputs 5j .. 5j+4
+    assert torch.equal(layer(x), pieces.max(-1).values)
+    # each output is the max of its own pieces: raising one piece's bias moves exactly one unit
+    with torch.no_grad():
+        layer.linear.bias[7] += 100.0  # unit 1, piece 2
+    y = layer(x)
+    assert torch.allclose(y[:, 1], pieces[:, 1, 2] + 100.0)
+    assert torch.equal(y[:, [0, 2, 3]], pieces.max(-1).values[:, [0, 2, 3]])
+
+
+def test_mlp_discriminator_with_maxout_units():
+    from gankit.nn.mlp import MaxoutLinear
+
+    vec = DataInfo("v", 0, 0, dim=2)
+    D = make_discriminator(vec, 0, 32, 3, pack=2, maxout=5)
+    assert sum(isinstance(m, MaxoutLinear) for m in D.modules()) == 3
+    assert not any(isinstance(m, torch.nn.LeakyReLU) for m in D.modules())
+    assert D(packed(torch.randn(8, 2), 2)).shape == (4,)
+    img = DataInfo("t", 16, 3)  # conv nets have no maxout option: unchanged
+    assert not any(isinstance(m, MaxoutLinear) for m in make_discriminator(img, 8, 0, 0, maxout=5).modules())

@@ -71,9 +71,11 @@ class NetsConfig(ModelConfig):
     d_width: int = 200
     d_depth: int = 3
     leak: float = 0.2  # LeakyReLU slope in D
+    # MLP D only: 1 = LeakyReLU units; k > 1 = maxout units of k pieces (PacGAN's 2-D discriminators use 5).
+    d_maxout: int = 1
     limits: ClassVar[dict] = {"z_dim": (1, None, "[]"), "base_channels": (1, None, "[]"), "g_width": (1, None, "[]"),
                               "g_depth": (0, None, "[]"), "d_width": (1, None, "[]"), "d_depth": (0, None, "[]"),
-                              "leak": (0, 1, "[]")}
+                              "leak": (0, 1, "[]"), "d_maxout": (1, 16, "[]")}
 
 
 @dataclass

@@ -20,12 +20,13 @@ def make_generator(info, z_dim: int, base_channels: int, mlp_width: int, mlp_dep
 
 
 def make_discriminator(info, base_channels: int, mlp_width: int, mlp_depth: int, leak: float = 0.2,
-                       norm: bool = True, pack: int = 1, cond_dim: int = 0) -> nn.Module:
-    """D for `pack` samples at once (PacGAN) and `cond_dim` extra input channels/features (cGAN)."""
+                       norm: bool = True, pack: int = 1, cond_dim: int = 0, maxout: int = 1) -> nn.Module:
+    """D for `pack` samples at once (PacGAN) and `cond_dim` extra input channels/features (cGAN); `maxout` > 1:
+    the MLP's hidden units are maxout units of that many pieces (conv nets ignore it)."""
     if info.is_image:
         return DCGANDiscriminator(info.img_size, info.img_channels * pack + cond_dim, base_channels, leak=leak,
                                   norm=norm)
-    return MLPDiscriminator(info.dim * pack + cond_dim, mlp_width, mlp_depth, leak=leak)
+    return MLPDiscriminator(info.dim * pack + cond_dim, mlp_width, mlp_depth, leak=leak, maxout=maxout)
 
 
 def packed(x: torch.Tensor, pack: int) -> torch.Tensor:

@@ -36,20 +36,37 @@ class MLPImageGenerator(MLPGenerator):
         return torch.tanh(self.net(z)).view(-1, *self.shape)
 
 
+class MaxoutLinear(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): each of `out_features` outputs is the largest of `pieces` linear
+    functions of the input, a learned convex piecewise-linear activation. PacGAN's 2-D discriminators use them
+    (5 pieces)."""
+
+    def __init__(self, in_features: int, out_features: int, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+        self.linear = nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(-1, (-1, self.pieces)).amax(-1)
+
+
 class MLPEncoder(nn.Module):
     """x (a vector, or an image read as one: permutation-invariant) -> `out_dim` outputs through `depth` hidden
-    layers of `width` units with LeakyReLU, batch norm on all but the first when `norm`. `features(x)` is the last
-    hidden layer; out_dim=0 leaves the head out (a pathway of a larger network)."""
+    layers of `width` units with LeakyReLU (or, with `maxout` > 1, maxout units of that many pieces), batch norm on
+    all but the first when `norm`. `features(x)` is the last hidden layer; out_dim=0 leaves the head out (a pathway
+    of a larger network)."""
 
-    def __init__(self, in_dim: int, out_dim: int, width: int, depth: int, leak: float = 0.2, norm: bool = False):
+    def __init__(self, in_dim: int, out_dim: int, width: int, depth: int, leak: float = 0.2, norm: bool = False,
+                 maxout: int = 1):
         super().__init__()
         layers: list[nn.Module] = []
         d = in_dim
         for i in range(depth):
-            layers.append(nn.Linear(d, width))
+            layers.append(nn.Linear(d, width) if maxout == 1 else MaxoutLinear(d, width, maxout))
             if norm and i > 0:
                 layers.append(nn.BatchNorm1d(width))
-            layers.append(nn.LeakyReLU(leak, inplace=True))
+            if maxout == 1:
+                layers.append(nn.LeakyReLU(leak, inplace=True))
             d = width
         self.body = nn.Sequential(*layers)
         self.features_dim = d
@@ -64,11 +81,11 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDiscriminator(MLPEncoder):
-    """x -> one logit through `depth` hidden LeakyReLU(0.2) layers of `width` units, no normalisation (so it
-    also serves as a WGAN-GP critic, whose penalty is per sample)."""
+    """x -> one logit through `depth` hidden LeakyReLU(0.2) (or maxout) layers of `width` units, no normalisation
+    (so it also serves as a WGAN-GP critic, whose penalty is per sample)."""
 
-    def __init__(self, in_dim: int, width: int, depth: int, leak: float = 0.2):
-        super().__init__(in_dim, 1, width, depth, leak, norm=False)
+    def __init__(self, in_dim: int, width: int, depth: int, leak: float = 0.2, maxout: int = 1):
+        super().__init__(in_dim, 1, width, depth, leak, norm=False, maxout=maxout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x).flatten()
