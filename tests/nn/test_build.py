@@ -3,6 +3,7 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.models import DataInfo
+from gankit.models.base import NetsConfig
 from gankit.nn import make_discriminator, make_generator, packed
 
 
@@ -20,10 +21,10 @@ def test_packed_concatenates_consecutive_samples():
 @pytest.mark.parametrize("pack", [1, 2, 4])
 def test_packed_discriminator_shapes(pack):
     img = DataInfo("t", 16, 3)
-    D = make_discriminator(img, 8, 0, 0, pack=pack)
+    D = make_discriminator(img, NetsConfig(base_channels=8), pack=pack)
     assert D(packed(torch.randn(8, 3, 16, 16), pack)).shape == (8 // pack,)
     vec = DataInfo("v", 0, 0, dim=2)
-    D = make_discriminator(vec, 0, 32, 2, pack=pack)
+    D = make_discriminator(vec, NetsConfig(d_width=32, d_depth=2), pack=pack)
     assert D(packed(torch.randn(8, 2), pack)).shape == (8 // pack,)
     assert make_generator(vec, 2, 0, 32, 2)(torch.randn(5, 2)).shape == (5, 2)
 
@@ -94,9 +95,10 @@ def test_mlp_discriminator_with_maxout_units():
     from gankit.nn.mlp import MaxoutLinear
 
     vec = DataInfo("v", 0, 0, dim=2)
-    D = make_discriminator(vec, 0, 32, 3, pack=2, maxout=5)
+    D = make_discriminator(vec, NetsConfig(d_width=32, d_depth=3, d_maxout=5), pack=2)
     assert sum(isinstance(m, MaxoutLinear) for m in D.modules()) == 3
     assert not any(isinstance(m, torch.nn.LeakyReLU) for m in D.modules())
     assert D(packed(torch.randn(8, 2), 2)).shape == (4,)
     img = DataInfo("t", 16, 3)  # conv nets have no maxout option: unchanged
-    assert not any(isinstance(m, MaxoutLinear) for m in make_discriminator(img, 8, 0, 0, maxout=5).modules())
+    conv_D = make_discriminator(img, NetsConfig(base_channels=8, d_maxout=5))
+    assert not any(isinstance(m, MaxoutLinear) for m in conv_D.modules())

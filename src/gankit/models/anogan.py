@@ -57,8 +57,7 @@ class AnoGAN(GANModel):
         if not info.is_image:
             raise ConfigError(f"anogan scores images; {info.name} is vector data")
         self.G = make_generator(info, cfg.z_dim, cfg.base_channels, cfg.g_width, cfg.g_depth)
-        self.D = make_discriminator(info, cfg.base_channels, cfg.d_width, cfg.d_depth, cfg.leak,
-                                    maxout=cfg.d_maxout)
+        self.D = make_discriminator(info, cfg)
         self.E = ConvEncoder(info.img_size, info.img_channels, cfg.z_dim, cfg.base_channels, cfg.encoder_hidden,
                              cfg.leak)
         self.init_weights(init_seed, self.G, self.D, self.E)

@@ -42,8 +42,7 @@ class CGAN(GANModel):
             raise ConfigError(f"cgan needs labelled data (class folders, digits, mnist, ...); {info.name} has none")
         K = info.num_classes
         self.G = make_generator(info, cfg.z_dim, cfg.base_channels, cfg.g_width, cfg.g_depth, cond_dim=K)
-        self.D = make_discriminator(info, cfg.base_channels, cfg.d_width, cfg.d_depth, cfg.leak, cond_dim=K,
-                                    maxout=cfg.d_maxout)
+        self.D = make_discriminator(info, cfg, cond_dim=K)
         self.init_weights(init_seed, self.G, self.D)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:

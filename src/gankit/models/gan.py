@@ -41,8 +41,7 @@ class GAN(GANModel):
     def __init__(self, cfg: GANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)
         self.G = make_generator(info, cfg.z_dim, cfg.base_channels, cfg.g_width, cfg.g_depth)
-        self.D = make_discriminator(info, cfg.base_channels, cfg.d_width, cfg.d_depth, cfg.leak, pack=cfg.pack,
-                                    maxout=cfg.d_maxout)
+        self.D = make_discriminator(info, cfg, pack=cfg.pack)
         self.init_weights(init_seed, self.G, self.D)
 
     def check(self, train, n_images: int) -> None:

@@ -44,8 +44,7 @@ class WGANGP(GANModel):
     def __init__(self, cfg: WGANGPConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)
         self.G = make_generator(info, cfg.z_dim, cfg.base_channels, cfg.g_width, cfg.g_depth)
-        self.D = make_discriminator(info, cfg.base_channels, cfg.d_width, cfg.d_depth, cfg.leak, norm=False,
-                                    maxout=cfg.d_maxout)
+        self.D = make_discriminator(info, cfg, norm=False)
         self.init_weights(init_seed, self.G, self.D)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:

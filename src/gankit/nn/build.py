@@ -19,14 +19,15 @@ def make_generator(info, z_dim: int, base_channels: int, mlp_width: int, mlp_dep
     return MLPGenerator(z_dim, info.dim, mlp_width, mlp_depth, in_extra=cond_dim)
 
 
-def make_discriminator(info, base_channels: int, mlp_width: int, mlp_depth: int, leak: float = 0.2,
-                       norm: bool = True, pack: int = 1, cond_dim: int = 0, maxout: int = 1) -> nn.Module:
-    """D for `pack` samples at once (PacGAN) and `cond_dim` extra input channels/features (cGAN); `maxout` > 1:
-    the MLP's hidden units are maxout units of that many pieces (conv nets ignore it)."""
+def make_discriminator(info, nets, norm: bool = True, pack: int = 1, cond_dim: int = 0) -> nn.Module:
+    """D for `pack` samples at once (PacGAN) and `cond_dim` extra input channels/features (cGAN), sized by `nets`
+    (a models.base.NetsConfig: base_channels for conv nets; d_width, d_depth and d_maxout for MLPs; leak), so a new
+    network option is read here once rather than passed on by every model."""
     if info.is_image:
-        return DCGANDiscriminator(info.img_size, info.img_channels * pack + cond_dim, base_channels, leak=leak,
-                                  norm=norm)
-    return MLPDiscriminator(info.dim * pack + cond_dim, mlp_width, mlp_depth, leak=leak, maxout=maxout)
+        return DCGANDiscriminator(info.img_size, info.img_channels * pack + cond_dim, nets.base_channels,
+                                  leak=nets.leak, norm=norm)
+    return MLPDiscriminator(info.dim * pack + cond_dim, nets.d_width, nets.d_depth, leak=nets.leak,
+                            maxout=nets.d_maxout)
 
 
 def packed(x: torch.Tensor, pack: int) -> torch.Tensor:
