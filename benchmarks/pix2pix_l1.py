@@ -13,7 +13,7 @@ same two models are also scored in `eval` mode (dropout off, running statistics)
 much of the PSNR cost is the test-time noise. A run already trained in OUT is evaluated again, not retrained (one
 stopped half way continues); `--only L1` or `--only L1+cGAN` trains one of the two, so they can run side by side.
 
-Writes OUT/results.json and OUT/comparison.png (input | L1 | L1 + cGAN | target).
+Writes OUT/results.json and OUT/comparison.png (input | L1 | L1 + cGAN | L1 + cGAN in eval mode | target).
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ def main() -> None:
     results["targets_vs_themselves_fd_lap_mean"] = laplacian_fd(B, B, seed=1)["fd_lap_mean"]
     (out / "results.json").write_text(json.dumps({"settings": vars(a), "results": results}, indent=2) + "\n")
     show = torch.linspace(0, len(A) - 1, 8).round().long()
-    cols = [A[show].expand(-1, 3, -1, -1), outputs["L1"][show], outputs["L1+cGAN"][show], B[show]]
-    save_png(grid(torch.stack(cols, 1).flatten(0, 1), nrow=4, min_tile=a.img_size), out / "comparison.png")
+    cols = [A[show].expand(-1, 3, -1, -1), outputs["L1"][show], outputs["L1+cGAN"][show],
+            outputs["L1+cGAN (eval)"][show], B[show]]
+    save_png(grid(torch.stack(cols, 1).flatten(0, 1), nrow=len(cols), min_tile=a.img_size), out / "comparison.png")
     print("\n| objective | test mode | PSNR (dB) | SSIM | FD lap0 | FD lap1 | FD lap2 | FD mean |\n"
           "|---|---|---|---|---|---|---|---|")
     for mode, suffix in (("paper", ""), ("eval", " (eval)")):

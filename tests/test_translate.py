@@ -71,6 +71,25 @@ def test_translate_output_matches_the_python_api(models, tmp_path):
     assert not np.array_equal(np.asarray(Image.open(tmp_path / "o2" / "x.png")), other)  # AtoB is G_AB
 
 
+def test_pix2pix_test_mode_eval_is_deterministic_and_paper_mode_is_seeded(models, tmp_path):
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (16, 16), dtype=np.uint8)).save(tmp_path / "x.png")
+
+    def run(name, *extra):
+        assert main(["translate", str(models / "p2p"), str(tmp_path / "x.png"), "--out", str(tmp_path / name),
+                     "--quiet", *extra]) == 0
+        return np.asarray(Image.open(tmp_path / name / "x.png")).astype(int)
+
+    paper0, paper1 = run("p0"), run("p1", "--seed", "1")  # the model's default: the paper's mode, dropout on
+    eval0, eval1 = run("e0", "--test-mode", "eval"), run("e1", "--test-mode", "eval", "--seed", "1")
+    assert not np.array_equal(paper0, paper1)  # a new seed, new dropout masks
+    assert np.array_equal(eval0, eval1) and not np.array_equal(eval0, paper0)  # no noise left to seed
+    model = gankit.load(models / "p2p")
+    model.cfg.test_mode = "eval"
+    x = torch.from_numpy(np.array(Image.open(tmp_path / "x.png")))[None, None].float() / 255
+    want = (model.translate(x)[0].permute(1, 2, 0).numpy() * 255).round()
+    assert np.abs(eval0 - want).max() <= 1
+
+
 def test_globs_are_expanded(models, tmp_path):
     for name in ("a.png", "b.png", "c.txt"):
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name, format="PNG")
@@ -88,6 +107,7 @@ def test_globs_are_expanded(models, tmp_path):
     (["{dcgan}", "{img}", "--out", "{out}"], "does not translate images"),
     (["{p2p}", "{img}", "--out", "{out}", "--attrs", "blond=1"], "pix2pix takes no target"),
     (["{p2p}", "{img}", "--out", "{out}", "--all-domains"], "are for stargan"),
+    (["{cyc}", "{img}", "--out", "{out}", "--test-mode", "eval"], "--test-mode is for pix2pix"),
 ])
 def test_bad_translate_input_is_one_line_and_exit_2(models, tmp_path, capsys, args, fragment):
     (tmp_path / "d" / "deeper").mkdir(parents=True)
@@ -98,7 +118,8 @@ def test_bad_translate_input_is_one_line_and_exit_2(models, tmp_path, capsys, ar
                                                    "train.tensorboard=false"], steps=1, out=tmp_path / "dc",
                      device="cpu", progress=False)
     names = {"p2p": models / "p2p", "missing": tmp_path / "nope.png", "out": tmp_path / "o", "img": tmp_path / "d" /
-             "x.png", "img2": tmp_path / "d" / "deeper" / "x.png", "dir": tmp_path / "d", "dcgan": tmp_path / "dc"}
+             "x.png", "img2": tmp_path / "d" / "deeper" / "x.png", "dir": tmp_path / "d", "dcgan": tmp_path / "dc",
+             "cyc": models / "cyc"}
     argv = ["translate", *(a.format(**names) for a in args), "--quiet"]
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -28,6 +28,7 @@ EXAMPLES = {
   gankit sample models/digits --n 16 --seed 3 --out x.npy --format npy""",
     "translate": """examples:
   gankit translate runs/004-pix2pix-paired photos/*.jpg --out translated/
+  gankit translate runs/004-pix2pix-paired photos/ --out fixed/ --test-mode eval    # pix2pix: dropout off
   gankit translate models/horse2zebra ~/horses --out zebras --grid zebras.png
   gankit translate models/horse2zebra ~/zebras --out horses --direction BtoA    # CycleGAN: either way
   gankit translate runs/009-stargan-mnist-attrs digits/ --out red --attrs "red=1,thick=1"   # StarGAN: a target
@@ -131,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--all-domains", action="store_true", help="StarGAN: every domain, one sub-folder each")
     tr.add_argument("--grid", metavar="FILE.png", help="also write inputs and outputs side by side")
     tr.add_argument("--seed", type=int, default=0, help="dropout noise (pix2pix's test mode)")
+    tr.add_argument("--test-mode", choices=["paper", "eval"],
+                    help="pix2pix: 'paper' keeps dropout on and normalises each image by itself (the paper); 'eval' "
+                         "turns dropout off and uses the training statistics, one fixed output per input "
+                         "(default: the model's model.test_mode)")
 
     en = _image_tool(sub, "encode", "images -> latent codes with a BiGAN or InfoGAN model",
                      ("FILE", "codes.npy (N x D floats) or codes.csv (named)"), batch_size=256)
@@ -249,6 +254,10 @@ def _translate(a) -> int:
     model = load(a.model_dir, device=a.device)
     if not model.translation:
         raise GankitError(f"{model.cfg.name} does not translate images; use 'gankit sample'")
+    if a.test_mode:
+        if not hasattr(model.cfg, "test_mode"):
+            raise GankitError(f"--test-mode is for pix2pix; {model.cfg.name} has no test-time noise to choose")
+        model.cfg.test_mode = a.test_mode
     targets = None
     if a.all_domains:
         if a.attrs or a.domain:
