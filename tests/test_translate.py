@@ -84,7 +84,7 @@ def test_pix2pix_test_mode_eval_is_deterministic_and_paper_mode_is_seeded(models
     assert not np.array_equal(paper0, paper1)  # a new seed, new dropout masks
     assert np.array_equal(eval0, eval1) and not np.array_equal(eval0, paper0)  # no noise left to seed
     model = gankit.load(models / "p2p")
-    model.cfg.test_mode = "eval"
+    model.set_test_mode("eval")
     x = torch.from_numpy(np.array(Image.open(tmp_path / "x.png")))[None, None].float() / 255
     want = (model.translate(x)[0].permute(1, 2, 0).numpy() * 255).round()
     assert np.abs(eval0 - want).max() <= 1

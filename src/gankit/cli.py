@@ -255,9 +255,7 @@ def _translate(a) -> int:
     if not model.translation:
         raise GankitError(f"{model.cfg.name} does not translate images; use 'gankit sample'")
     if a.test_mode:
-        if not hasattr(model.cfg, "test_mode"):
-            raise GankitError(f"--test-mode is for pix2pix; {model.cfg.name} has no test-time noise to choose")
-        model.cfg.test_mode = a.test_mode
+        model.set_test_mode(a.test_mode)
     targets = None
     if a.all_domains:
         if a.attrs or a.domain:

@@ -164,6 +164,10 @@ class GANModel(nn.Module):
         normalisation statistics)."""
         return "eval"
 
+    def set_test_mode(self, mode: str) -> None:
+        """Choose inference_mode() from now on, for models whose test-time noise is a choice (pix2pix)."""
+        raise GankitError(f"--test-mode is for pix2pix; {self.cfg.name} has no test-time noise to choose")
+
     def extra_state(self) -> dict[str, Any]:
         """Training state beyond parameters, buffers and optimizers (e.g. CycleGAN's image pools): saved in every
         checkpoint and restored on resume, so resumed runs stay exact."""

@@ -133,6 +133,11 @@ class Pix2Pix(GANModel):
         """'paper': dropout on and per-image normalisation statistics, one image per forward; 'eval': eval()."""
         return self.cfg.test_mode
 
+    def set_test_mode(self, mode: str) -> None:
+        if mode not in ("paper", "eval"):
+            raise ConfigError(f"pix2pix's test mode is 'paper' or 'eval', got {mode!r}")
+        self.cfg.test_mode = mode
+
     def sample_grid(self, n, generator, G, batch: Batch | None = None):
         """Rows of (input, output, target) for fixed training pairs."""
         if batch is None:
