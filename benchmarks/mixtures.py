@@ -1,7 +1,9 @@
 """PacGAN's 2-D mixture benchmark (Lin et al. 2018, Table 1), one command:
 
     python benchmarks/mixtures.py [--steps 5000] [--seeds 5] [--first-seed 0] [--data ring8 grid25] [--configs ...]
-                                  [--workers 2] [--set model.d_maxout=5 ...]
+                                  [--workers 2] [--set model.d_maxout=5 ...] [--json FILE]
+    python benchmarks/mixtures.py --merge FILE [FILE ...]
+
 
 Trains each configuration on each mixture with every seed through gankit's own API (the same call for the
 baseline and for the remedies: lr 1e-4 decaying linearly to 0 over the second half, D sees 100 inputs per step,
@@ -9,6 +11,9 @@ so PacGAN4 draws 400 samples), draws 2,500 samples, and reports the PacGAN proto
 min-max) over seeds: modes captured (a mode needs one sample within 3 sigma), the share of high-quality samples,
 and the reverse KL of the mode histogram. Published anchor (PacGAN Table 1): GAN 6.3 ring / 17.3 grid modes,
 PacGAN4 7.8 / 24.8.
+
+`--merge` prints the same lines for the seeds of several earlier `--json` files together (runs split over
+processes or sessions), refusing files that repeat a seed or mix step counts or overrides.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 from common import run_main
 
 import gankit
+from gankit.errors import GankitError
 from gankit.evaluate import Evaluator
 
 # name -> (model, overrides). PacGAN's 2-D setting: z in R^2, G 4x400 ReLU + BN, D 3x200, Adam 1e-4, and D
@@ -53,7 +59,51 @@ def one_run(job: tuple[str, str, int, int, int, str, list[str]]) -> tuple[str, s
     run = gankit.train(model_name, data, overrides=[*COMMON, *overrides, *extra], steps=steps, seed=seed, out=out,
                        device="cpu", progress=False)
     metrics = Evaluator(DataConfig(spec=data), run.model.info, progress=False)(run.model, n=n, seed=1000 + seed)
-    return data, label, {"seed": seed, **metrics}, time.perf_counter() - t0
+    secs = time.perf_counter() - t0
+    return data, label, {"seed": seed, "steps": steps, "overrides": extra, **metrics, "seconds": round(secs, 1)}, secs
+
+
+def summary(data: str, label: str, runs: list[dict], seconds: list[float] | None) -> str:
+    """One line per (data, configuration): the mean over its seeds, and the min-max of modes."""
+    m = {k: [r[k] for r in runs] for k in ("modes", "high_quality", "reverse_kl")}
+    kls = [v for v in m["reverse_kl"] if v is not None]
+    time_note = f"{np.mean(seconds):.0f} s/run, 1 thread" if seconds else f"{len(runs)} seeds merged"
+    return (f"{data:7} {label:24} modes {np.mean(m['modes']):5.2f} ({min(m['modes'])}-{max(m['modes'])})"
+            f"  high-quality {100 * np.mean(m['high_quality']):5.1f}%"
+            f"  reverse KL {np.mean(kls) if kls else float('nan'):.3f}  [{time_note}]")
+
+
+def merge(paths: list[str]) -> list[str]:
+    """The summary lines over every seed in earlier `--json` files, with a line per seed first."""
+    results: dict[str, list[dict]] = {}
+    for path in paths:
+        try:
+            table = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise GankitError(f"cannot read {path} as a mixtures.py --json file: {e}") from None
+        if not isinstance(table, dict) or not all("|" in k and isinstance(v, list) for k, v in table.items()):
+            raise GankitError(f"{path} is not a mixtures.py --json file")
+        for key, runs in table.items():
+            for run in runs:
+                earlier = results.setdefault(key, [])
+                if any(r["seed"] == run["seed"] for r in earlier):
+                    raise GankitError(f"{key}: seed {run['seed']} appears twice (again in {path})")
+                # Files written before the settings were recorded have none to compare; those that do must agree,
+                # or the mean would average different experiments.
+                for setting in ("steps", "overrides"):
+                    known = {repr(r[setting]) for r in earlier if setting in r}
+                    if setting in run and known and repr(run[setting]) not in known:
+                        raise GankitError(f"{key}: {path} has {setting} {run[setting]}, other files {known.pop()}")
+                earlier.append(run)
+    lines = []
+    for key, runs in results.items():
+        data, label = key.split("|", 1)
+        runs.sort(key=lambda r: r["seed"])
+        lines += [f"  seed {r['seed']}: modes {r['modes']}  high-quality {100 * r['high_quality']:.2f}%"
+                  f"  reverse KL {r['reverse_kl'] if r['reverse_kl'] is not None else float('nan'):.3f}"
+                  for r in runs]
+        lines.append(summary(data, label, runs, None))
+    return lines
 
 
 def main() -> None:
@@ -69,7 +119,12 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="parallel single-threaded runs")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="further config overrides for every run, after the configuration's own")
+    p.add_argument("--merge", nargs="+", metavar="FILE",
+                   help="train nothing: the mean over every seed in these earlier --json files")
     a = p.parse_args()
+    if a.merge:
+        print("\n".join(merge(a.merge)))
+        return
     if a.overrides:
         print("every run also with: " + " ".join(a.overrides), flush=True)
 
@@ -83,12 +138,7 @@ def main() -> None:
             seconds.setdefault((data, label), []).append(secs)
             if len(results[(data, label)]) < a.seeds:
                 continue
-            m = {k: [r[k] for r in results[(data, label)]] for k in ("modes", "high_quality", "reverse_kl")}
-            kls = [v for v in m["reverse_kl"] if v is not None]
-            print(f"{data:7} {label:24} modes {np.mean(m['modes']):5.2f} ({min(m['modes'])}-{max(m['modes'])})"
-                  f"  high-quality {100 * np.mean(m['high_quality']):5.1f}%"
-                  f"  reverse KL {np.mean(kls) if kls else float('nan'):.3f}"
-                  f"  [{np.mean(seconds[(data, label)]):.0f} s/run, 1 thread]", flush=True)
+            print(summary(data, label, results[(data, label)], seconds[(data, label)]), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({f"{d}|{c}": v for (d, c), v in results.items()}, indent=1))
 
