@@ -4,7 +4,6 @@
                                   [--workers 2] [--set model.d_maxout=5 ...] [--json FILE]
     python benchmarks/mixtures.py --merge FILE [FILE ...]
 
-
 Trains each configuration on each mixture with every seed through gankit's own API (the same call for the
 baseline and for the remedies: lr 1e-4 decaying linearly to 0 over the second half, D sees 100 inputs per step,
 so PacGAN4 draws 400 samples), draws 2,500 samples, and reports the PacGAN protocol's numbers, mean (and
@@ -73,6 +72,9 @@ def summary(data: str, label: str, runs: list[dict], seconds: list[float] | None
             f"  reverse KL {np.mean(kls) if kls else float('nan'):.3f}  [{time_note}]")
 
 
+RECORD = {"seed", "modes", "high_quality", "reverse_kl"}  # what every per-seed entry of a --json file holds
+
+
 def merge(paths: list[str]) -> list[str]:
     """The summary lines over every seed in earlier `--json` files, with a line per seed first."""
     results: dict[str, list[dict]] = {}
@@ -81,7 +83,8 @@ def merge(paths: list[str]) -> list[str]:
             table = json.loads(Path(path).read_text())
         except (OSError, ValueError) as e:
             raise GankitError(f"cannot read {path} as a mixtures.py --json file: {e}") from None
-        if not isinstance(table, dict) or not all("|" in k and isinstance(v, list) for k, v in table.items()):
+        if not isinstance(table, dict) or not all("|" in k and isinstance(v, list) and all(
+                isinstance(r, dict) and RECORD <= r.keys() for r in v) for k, v in table.items()):
             raise GankitError(f"{path} is not a mixtures.py --json file")
         for key, runs in table.items():
             for run in runs:

@@ -62,8 +62,9 @@ def test_merge_refuses_runs_of_different_settings(mixtures, tmp_path):
 
 
 def test_merge_says_which_file_it_cannot_read(mixtures, tmp_path):
-    (tmp_path / "bad.json").write_text("[1, 2]")
-    with pytest.raises(GankitError, match="bad.json is not a mixtures.py --json file"):
-        mixtures.merge([str(tmp_path / "bad.json")])
+    for text in ("[1, 2]", '{"grid25|gan": [{"seed": 0}]}'):
+        (tmp_path / "bad.json").write_text(text)
+        with pytest.raises(GankitError, match="bad.json is not a mixtures.py --json file"):
+            mixtures.merge([str(tmp_path / "bad.json")])
     with pytest.raises(GankitError, match="cannot read .*missing.json"):
         mixtures.merge([str(tmp_path / "missing.json")])
