@@ -7,6 +7,7 @@ from PIL import Image
 
 import gankit
 from gankit.cli import main
+from gankit.errors import ConfigError
 from gankit.translate import pad_to_multiple
 
 SETTINGS = ["data.img_size=16", "data.load_size=16", "train.tensorboard=false", "train.sample_every=2",
@@ -84,6 +85,8 @@ def test_pix2pix_test_mode_eval_is_deterministic_and_paper_mode_is_seeded(models
     assert not np.array_equal(paper0, paper1)  # a new seed, new dropout masks
     assert np.array_equal(eval0, eval1) and not np.array_equal(eval0, paper0)  # no noise left to seed
     model = gankit.load(models / "p2p")
+    with pytest.raises(ConfigError, match="'model.test_mode' must be one of paper, eval, got 'noisy'"):
+        model.set_test_mode("noisy")
     model.set_test_mode("eval")
     x = torch.from_numpy(np.array(Image.open(tmp_path / "x.png")))[None, None].float() / 255
     want = (model.translate(x)[0].permute(1, 2, 0).numpy() * 255).round()

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import from_dict
 from ..errors import ConfigError, GankitError
 from ..losses.adversarial import (
     bce_discriminator_loss,
@@ -134,9 +135,8 @@ class Pix2Pix(GANModel):
         return self.cfg.test_mode
 
     def set_test_mode(self, mode: str) -> None:
-        if mode not in ("paper", "eval"):
-            raise ConfigError(f"pix2pix's test mode is 'paper' or 'eval', got {mode!r}")
-        self.cfg.test_mode = mode
+        # Checked by the config's own rules (the field's Literal), not a second list of the choices.
+        self.cfg.test_mode = from_dict(type(self.cfg), {"test_mode": mode}, "model").test_mode
 
     def sample_grid(self, n, generator, G, batch: Batch | None = None):
         """Rows of (input, output, target) for fixed training pairs."""
