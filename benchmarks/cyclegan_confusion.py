@@ -12,7 +12,7 @@ import argparse
 
 import numpy as np
 from common import SHARED_DATA, run_main
-from cyclegan_digits import target_judge, unit
+from cyclegan_digits import JUDGES, target_judge, unit
 
 import gankit
 from gankit.config import DataConfig
@@ -25,17 +25,19 @@ def main() -> None:
     p.add_argument("run", help="a cyclegan run trained on mnist2digits (e.g. runs/bench-cyclegan-digits/run)")
     p.add_argument("--root", default=str(SHARED_DATA), help="the shared data folder (mnist/)")
     p.add_argument("--seed", type=int, default=0, help="the judge's seed (as in cyclegan_digits.py)")
+    p.add_argument("--judge", choices=list(JUDGES), default="varied", help="which judge (as in cyclegan_digits.py)")
     a = p.parse_args()
     model = gankit.load(a.run)
     spec, fit = f"mnist2digits:{a.root}/mnist", model.info.fit  # the digits prepared as the run's were
     train = load_dataset(DataConfig(spec=spec, fit=fit))
     test = load_dataset(DataConfig(spec=spec, split="test", fit=fit))
-    judge, judge_acc = target_judge(train, test, a.seed, fit)
+    judge, judge_acc = target_judge(train, test, a.seed, fit, a.judge)
     x, y = unit(test.images_A), test.labels_A
     translated = model.translate(x, "AtoB")
     counts = np.zeros((10, 10), dtype=int)
     np.add.at(counts, (y.numpy(), predict(judge, translated * 2 - 1).numpy()), 1)
-    print(f"judge: {judge_acc:.2%} on held-out real digits; label preserved {np.trace(counts) / counts.sum():.4f}")
+    kept = np.trace(counts) / counts.sum()
+    print(f"judge ({a.judge}): {judge_acc:.2%} on held-out real digits; label preserved {kept:.4f}")
     print("rows: MNIST label of x; columns: the judge's reading of G_AB(x)")
     print("    " + "".join(f"{j:6d}" for j in range(10)) + "    kept")
     for i, row in enumerate(counts):
