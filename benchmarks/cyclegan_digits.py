@@ -10,9 +10,10 @@ its labels -> photo and photo -> labels scores). Measured here:
    against one trained on raw MNIST and one trained on MNIST brought to the 8x8 grid by hand.
 
     python benchmarks/cyclegan_digits.py [--steps 8000] [--width 32] [--fit resize|box] [--set SECTION.KEY=VALUE ...]
-                                         [--curve] [--baselines-only]
+                                         [--curve] [--baselines-only] [--judge varied|plain]
 
-The judge is trained once and kept in gankit's cache; a stopped run continues where it was; `--curve` measures
+The judge (trained on target digits redrawn with random slant, scale, stroke width and blur unless `--judge plain`)
+is trained once and kept in gankit's cache; a stopped run continues where it was; `--curve` measures
 label preservation at every checkpoint the run kept.
 
 Writes OUT/results.json and OUT/translations.png (rows: MNIST, G_AB(MNIST), G_BA(G_AB(MNIST))).
