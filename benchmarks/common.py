@@ -14,7 +14,7 @@ import torch
 
 import gankit
 from gankit.errors import GankitError
-from gankit.metrics.classifier import SmallCNN, cache_dir, cached_classifier, train_classifier
+from gankit.metrics.classifier import SmallCNN, cache_dir, cached_classifier, handwriting_variation, train_classifier
 from gankit.train import checkpoint
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -65,6 +65,18 @@ def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run
 def trained_for(seconds: int | None) -> str:
     """What a result line says about training time: this call's seconds, or that an earlier call trained."""
     return "trained before this call" if seconds is None else f"{seconds} s"
+
+
+# How a judge of digits is trained, by name: `plain` sees the training digits moved by up to two pixels (the
+# classifier's default), `varied` sees them redrawn as other writers and pens might have drawn them (random slant,
+# scale, shear, stroke width and blur: `handwriting_variation`). Values are train_classifier keyword arguments.
+JUDGES = {"plain": {}, "varied": {"augment": handwriting_variation}}
+
+
+def judge_key(judge: str) -> dict:
+    """What a judge's training adds to its cache key: nothing for `plain` (so judges cached before there was a
+    choice still match), the augmentation's function name otherwise."""
+    return {name: f.__name__ for name, f in JUDGES[judge].items()}
 
 
 def cached_judge(benchmark: str, name: str, key: dict, x_train: torch.Tensor, y_train: torch.Tensor,

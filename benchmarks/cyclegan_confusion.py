@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import SHARED_DATA, run_main
-from cyclegan_digits import JUDGES, target_judge, unit
+from common import JUDGES, SHARED_DATA, run_main
+from cyclegan_digits import target_judge, unit
 
 import gankit
 from gankit.config import DataConfig

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import cached_judge, over_checkpoints, parser, run_main, train_or_resume
+from common import JUDGES, cached_judge, judge_key, over_checkpoints, parser, run_main, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.transforms import fit_images
 from gankit.images import grid, save_png
-from gankit.metrics.classifier import handwriting_variation, predict, train_classifier
+from gankit.metrics.classifier import predict, train_classifier
 
 
 def unit(x: torch.Tensor) -> torch.Tensor:
@@ -55,9 +55,6 @@ def by_hand(x: torch.Tensor, fit: str) -> torch.Tensor:
     return fit_images(small, x.shape[-1], fit)
 
 
-JUDGES = {"plain": {}, "varied": {"augment": handwriting_variation}}
-
-
 def target_judge(train, test, seed: int, data_fit: str = "resize", judge: str = "varied"):
     """The yardstick: a classifier of the target domain, trained on its training split only (kept in the cache),
     on the digits prepared as the run's data (`data.fit`). `plain` sees the digits moved by up to two pixels;
@@ -68,7 +65,7 @@ def target_judge(train, test, seed: int, data_fit: str = "resize", judge: str = 
     # The framing and the augmentation join the key only when not the first defaults, so judges cached before
     # --fit and --judge existed still match; the augmentation is keyed by its function's name.
     key = {"data": "sklearn-digits", "size": 32, **fit, **({"fit": data_fit} if data_fit != "resize" else {}),
-           **{name: f.__name__ for name, f in JUDGES[judge].items()}}
+           **judge_key(judge)}
     return cached_judge("cyclegan-digits", "digits", key,
                         unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
                         test.labels_B, 10, **fit, **JUDGES[judge])

@@ -1,13 +1,15 @@
 """StarGAN's mask vector on real digits: colour from one dataset, width from another (issue 6).
 
     python benchmarks/stargan_mnist.py [--steps 4000] [--base-channels 32] [--n 2000] [--root ../shared/data]
-                                       [--set model.KEY=VALUE ...] [--curve] [--out runs/bench-stargan]
+                                       [--set model.KEY=VALUE ...] [--curve] [--judge plain|varied]
+                                       [--out runs/bench-stargan]
 
 `gankit train stargan --data mnist-attrs` (the first 10,000 MNIST training digits, each given a random stroke colour
 and width; dataset A, half the images, is labelled with the colour only, dataset B with the width only) with the
 paper's objective and optimiser at 32x32, `--base-channels` for G and D on this CPU. Judges trained on the same
-transformed training images with every label (a small CNN each: colour, width, digit) then read the translations
-of `--n` held-out test digits:
+transformed training images with every label (a small CNN each: colour, width, digit; with `--judge varied` the
+digit judge also sees its training digits redrawn with random slant, scale, shear, stroke width and blur) then read
+the translations of `--n` held-out test digits:
 - target accuracy: for each target (red, green, blue: dataset A's labels; thick, thin: dataset B's), the share of
   translations the judge reads as that target;
 - digit identity: the share whose digit the digit judge still reads as the source's;
@@ -26,7 +28,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import cached_judge, over_checkpoints, parser, run_main, train_or_resume, trained_for
+from common import JUDGES, cached_judge, judge_key, over_checkpoints, parser, run_main, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
@@ -91,6 +93,9 @@ def main() -> None:
     p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for the run")
     p.add_argument("--curve", action="store_true", help="also measure every checkpoint the run kept")
+    p.add_argument("--judge", choices=list(JUDGES), default="plain",
+                   help="the digit judge's training: plain (shifts only; default, every table before 2026-12-05) or "
+                        "varied (digits redrawn with random slant, scale, shear, stroke width and blur)")
     a = p.parse_args()
 
     spec = f"mnist-attrs:{Path(a.root) / 'mnist'}"
@@ -107,10 +112,14 @@ def main() -> None:
     unit = lambda data: data.images.float() / 127.5 - 1  # noqa: E731
     x_train, x_test = unit(train), unit(test)
     judges, judge_acc = {}, {}
-    for name, labels, k in (("colour", "colour", 3), ("width", "thick", 2), ("digit", "digits", 10)):
-        key = {"data": str((Path(a.root) / "mnist").resolve()), "seed": a.seed, "steps": a.judge_steps}
+    # Only the digit judge may see redrawn digits: thicker and thinner strokes would blur what the width judge reads.
+    for name, labels, k, judge in (("colour", "colour", 3, "plain"), ("width", "thick", 2, "plain"),
+                                   ("digit", "digits", 10, a.judge)):
+        key = {"data": str((Path(a.root) / "mnist").resolve()), "seed": a.seed, "steps": a.judge_steps,
+               **judge_key(judge)}
         judges[name], judge_acc[name] = cached_judge("stargan", name, key, x_train, getattr(train, labels), x_test,
-                                                     getattr(test, labels), k, max_steps=a.judge_steps, seed=a.seed)
+                                                     getattr(test, labels), k, max_steps=a.judge_steps, seed=a.seed,
+                                                     **JUDGES[judge])
     x, colour, thick, digit = x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n]
 
     rows, rec, shown = evaluate(model, judges, x, colour, thick, digit)
@@ -124,13 +133,13 @@ def main() -> None:
     save_png(grid((torch.stack(list(shown.values()), 1).flatten(0, 1) + 1) / 2, nrow=len(shown)),
              out / "translations.png")
     result = {"steps": model.trained_steps, "train_seconds": seconds,
-              "judge_test_accuracy": judge_acc,
+              "digit_judge": a.judge, "judge_test_accuracy": judge_acc,
               "per_target": rows, **summary(rows, rec)}
     if curve:
         result["curve"] = curve
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"stargan on mnist-attrs, {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
-          f"[{trained_for(seconds)}]; judges' test accuracy: "
+          f"[{trained_for(seconds)}]; judges' test accuracy ({a.judge} digit judge): "
           + ", ".join(f"{k} {v:.4f}" for k, v in judge_acc.items()))
     for name, r in rows.items():
         print(f"  {name:12} target {r['target_accuracy']:.4f}  digit kept {r['digit_kept']:.4f}  "
