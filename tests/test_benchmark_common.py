@@ -39,3 +39,19 @@ def test_main_s_return_value_is_the_exit_code(returned, code):
     with pytest.raises(SystemExit) as e:
         common.run_main(lambda: returned)
     assert e.value.code == code
+
+
+def test_a_plain_judge_keeps_the_cache_key_it_had_before_there_was_a_choice():
+    # judges cached before --judge existed were keyed without it; plain must still find them
+    assert common.judge_key("plain") == {}
+    assert common.judge_key("varied") == {"augment": "handwriting_variation"}
+
+
+def test_every_judge_training_is_a_set_of_train_classifier_options():
+    import inspect
+
+    from gankit.metrics.classifier import train_classifier
+
+    options = inspect.signature(train_classifier).parameters
+    for name, fit in common.JUDGES.items():
+        assert set(fit) <= set(options), name
