@@ -12,7 +12,8 @@ digit judge also sees its training digits redrawn with random slant, scale, shea
 the translations of `--n` held-out test digits:
 - target accuracy: for each target (red, green, blue: dataset A's labels; thick, thin: dataset B's), the share of
   translations the judge reads as that target;
-- digit identity: the share whose digit the digit judge still reads as the source's;
+- digit identity: the share whose digit the digit judge still reads as the source's (also apart: among the sources
+  that had to change, and among those already at the target);
 - cross-dataset combinations: colour from A and width from B on one image (two passes), both right;
 - reconstruction: mean |G(G(x, c'), c) - x| (pixels in [0, 1]) back to the source's own labels.
 Baseline by the same command: the untranslated images (how often they already have the target); variants of the
@@ -59,8 +60,12 @@ def evaluate(model, judges, x, colour, thick, digit):
             shown[name] = y[:8]
             hit = torch.stack([predict(judges[j], y) == wanted for j, wanted in checks]).all(0)
             already = torch.stack([truth[j] == wanted for j, wanted in checks]).all(0)
+            kept = predict(judges["digit"], y) == digit
             rows[name] = {"target_accuracy": float(hit.float().mean()),
-                          "digit_kept": float((predict(judges["digit"], y) == digit).float().mean()),
+                          "digit_kept": float(kept.float().mean()),
+                          # where G had something to change, apart from the sources already at the target
+                          "digit_kept_changed": float(kept[~already].float().mean()),
+                          "digit_kept_unchanged": float(kept[already].float().mean()),
                           "untranslated_baseline": float(already.float().mean())}
         # Reconstruction (the paper's L_rec): to each single target and back to the source's own labels of the
         # same dataset (colour: dataset A, mask [1, 0]; width: dataset B, mask [0, 1]).
@@ -123,6 +128,10 @@ def main() -> None:
     x, colour, thick, digit = x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n]
 
     rows, rec, shown = evaluate(model, judges, x, colour, thick, digit)
+    # the baseline for "digit kept": the digit judge on the same test digits untranslated, thin and thick apart
+    read = predict(judges["digit"], x) == digit
+    untranslated = {"all": float(read.float().mean()),
+                    **{w: float(read[thick == v].float().mean()) for w, v in WIDTHS.items()}}
     curve = []
     if a.curve:  # the same measures at every checkpoint the run kept
         measured = over_checkpoints(run_dir, model.trained_steps, (rows, rec),
@@ -134,15 +143,17 @@ def main() -> None:
              out / "translations.png")
     result = {"steps": model.trained_steps, "train_seconds": seconds,
               "digit_judge": a.judge, "judge_test_accuracy": judge_acc,
-              "per_target": rows, **summary(rows, rec)}
+              "digit_kept_untranslated": untranslated, "per_target": rows, **summary(rows, rec)}
     if curve:
         result["curve"] = curve
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"stargan on mnist-attrs, {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
           f"[{trained_for(seconds)}]; judges' test accuracy ({a.judge} digit judge): "
           + ", ".join(f"{k} {v:.4f}" for k, v in judge_acc.items()))
+    print("  untranslated test digits: digit judge right " + ", ".join(f"{k} {v:.4f}" for k, v in untranslated.items()))
     for name, r in rows.items():
-        print(f"  {name:12} target {r['target_accuracy']:.4f}  digit kept {r['digit_kept']:.4f}  "
+        print(f"  {name:12} target {r['target_accuracy']:.4f}  digit kept {r['digit_kept']:.4f} (sources changed "
+              f"{r['digit_kept_changed']:.4f}, already there {r['digit_kept_unchanged']:.4f})  "
               f"(untranslated: target {r['untranslated_baseline']:.4f})")
     print(f"  mean: single targets {result['mean_target_accuracy']:.4f}, combinations "
           f"{result['mean_combination_accuracy']:.4f}, digit kept {result['mean_digit_kept']:.4f}, "
