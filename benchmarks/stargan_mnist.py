@@ -16,9 +16,10 @@ the translations of `--n` held-out test digits:
   that had to change, and among those already at the target);
 - cross-dataset combinations: colour from A and width from B on one image (two passes), both right;
 - reconstruction: mean |G(G(x, c'), c) - x| (pixels in [0, 1]) back to the source's own labels.
-Baseline by the same command: the untranslated images (how often they already have the target); variants of the
-objective by `--set` (e.g. `--set model.lambda_idt=5 --out runs/bench-stargan-idt`); `--curve` also measures every
-checkpoint the run kept. The judges are trained once and kept in gankit's cache (GANKIT_CACHE, ~/.cache/gankit).
+Baselines by the same command: the untranslated images (how often they already have the target), and the exact
+translation by the data's own rule (each source's grey digit rendered with the target's colour and width: what
+the judges read in a perfect G). Variants of the objective by `--set` (e.g. `--set model.lambda_idt=5 --out
+runs/bench-stargan-idt`); `--curve` also measures every checkpoint the run kept. The judges are trained once and kept in gankit's cache (GANKIT_CACHE, ~/.cache/gankit).
 Writes OUT/results.json and OUT/translations.png (a row per test digit: the digit, then red, green, blue, thick,
 thin, and the six combinations).
 """
@@ -34,6 +35,7 @@ from common import JUDGES, cached_judge, judge_key, over_checkpoints, parser, ru
 import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
+from gankit.data.attributes import render
 from gankit.images import grid, save_png
 from gankit.metrics.classifier import predict
 from gankit.models.base import inference
@@ -47,7 +49,16 @@ COMBOS = {f"{c}+{w}": ({c: 1, "thick": v}, [("colour", k), ("width", v)])
           for k, c in enumerate(COLOURS) for w, v in WIDTHS.items()}
 
 
-def evaluate(model, judges, x, colour, thick, digit):
+def exact(gray, colour, thick, target):
+    """The translation by the data's own rule: the source's grey digit rendered with the target's attributes (the
+    source's own where the target leaves one unsaid)."""
+    k = next((i for i, c in enumerate(COLOURS) if target.get(c)), None)
+    colour = colour if k is None else torch.full_like(colour, k)
+    thick = thick if "thick" not in target else torch.full_like(thick, target["thick"])
+    return render(gray, colour, thick).float() / 127.5 - 1
+
+
+def evaluate(model, judges, x, colour, thick, digit, gray):
     """Translate the test digits `x` to every target and read them with the judges: per target, the share with the
     target's attributes, the share whose digit is kept, and how often the untranslated digit already had them;
     the mean reconstruction error back to each source's own labels; the first 8 of each for the picture."""
@@ -61,12 +72,17 @@ def evaluate(model, judges, x, colour, thick, digit):
             hit = torch.stack([predict(judges[j], y) == wanted for j, wanted in checks]).all(0)
             already = torch.stack([truth[j] == wanted for j, wanted in checks]).all(0)
             kept = predict(judges["digit"], y) == digit
+            by_rule = exact(gray, colour, thick, target)
             rows[name] = {"target_accuracy": float(hit.float().mean()),
                           "digit_kept": float(kept.float().mean()),
                           # where G had something to change, apart from the sources already at the target
                           "digit_kept_changed": float(kept[~already].float().mean()),
                           "digit_kept_unchanged": float(kept[already].float().mean()),
-                          "untranslated_baseline": float(already.float().mean())}
+                          "untranslated_baseline": float(already.float().mean()),
+                          # the ceiling: what the judges read in the exact translation
+                          "exact_target_accuracy": float(torch.stack([predict(judges[j], by_rule) == wanted
+                                                                      for j, wanted in checks]).all(0).float().mean()),
+                          "exact_digit_kept": float((predict(judges["digit"], by_rule) == digit).float().mean())}
         # Reconstruction (the paper's L_rec): to each single target and back to the source's own labels of the
         # same dataset (colour: dataset A, mask [1, 0]; width: dataset B, mask [0, 1]).
         own = torch.cat([torch.nn.functional.one_hot(colour, 3).float(), thick[:, None].float()], 1)
@@ -125,9 +141,10 @@ def main() -> None:
         judges[name], judge_acc[name] = cached_judge("stargan", name, key, x_train, getattr(train, labels), x_test,
                                                      getattr(test, labels), k, max_steps=a.judge_steps, seed=a.seed,
                                                      **JUDGES[judge])
-    x, colour, thick, digit = x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n]
+    x, colour, thick, digit, gray = (x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n],
+                                     test.gray[:a.n])
 
-    rows, rec, shown = evaluate(model, judges, x, colour, thick, digit)
+    rows, rec, shown = evaluate(model, judges, x, colour, thick, digit, gray)
     # the baseline for "digit kept": the digit judge on the same test digits untranslated, thin and thick apart
     read = predict(judges["digit"], x) == digit
     untranslated = {"all": float(read.float().mean()),
@@ -135,7 +152,7 @@ def main() -> None:
     curve = []
     if a.curve:  # the same measures at every checkpoint the run kept
         measured = over_checkpoints(run_dir, model.trained_steps, (rows, rec),
-                                    lambda m: evaluate(m, judges, x, colour, thick, digit)[:2])
+                                    lambda m: evaluate(m, judges, x, colour, thick, digit, gray)[:2])
         curve = [{"step": step, **summary(r, r_rec), "thick_target_accuracy": r["thick"]["target_accuracy"]}
                  for step, (r, r_rec) in measured.items()]
 
@@ -154,7 +171,8 @@ def main() -> None:
     for name, r in rows.items():
         print(f"  {name:12} target {r['target_accuracy']:.4f}  digit kept {r['digit_kept']:.4f} (sources changed "
               f"{r['digit_kept_changed']:.4f}, already there {r['digit_kept_unchanged']:.4f})  "
-              f"(untranslated: target {r['untranslated_baseline']:.4f})")
+              f"(untranslated: target {r['untranslated_baseline']:.4f}; exact rule: target "
+              f"{r['exact_target_accuracy']:.4f}, digit kept {r['exact_digit_kept']:.4f})")
     print(f"  mean: single targets {result['mean_target_accuracy']:.4f}, combinations "
           f"{result['mean_combination_accuracy']:.4f}, digit kept {result['mean_digit_kept']:.4f}, "
           f"reconstruction L1 {rec:.4f}", flush=True)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from gankit.config import DataConfig
 from gankit.data import load_dataset
-from gankit.data.attributes import read_attribute_table
+from gankit.data.attributes import read_attribute_table, render
 from gankit.errors import DataError
 
 CELEBA = """4
@@ -107,3 +107,8 @@ def test_mnist_attrs_labels_one_property_per_dataset():
     assert torch.equal(ink.argmax(1), data.colour[:half])
     test = load_dataset(DataConfig(spec=f"mnist-attrs:{shared('mnist')}", split="test"))
     assert (test.mask == 1).all() and len(test) == 10000
+    # the grey digits kept beside the images render back to them, and thickening adds ink to every digit
+    assert torch.equal(render(test.gray, test.colour, test.thick), test.images)
+    thin, thick = render(test.gray, test.colour, torch.zeros_like(test.thick)), render(test.gray, test.colour,
+                                                                                       torch.ones_like(test.thick))
+    assert (thick.float().sum((1, 2, 3)) > thin.float().sum((1, 2, 3))).all()

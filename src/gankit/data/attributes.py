@@ -288,6 +288,7 @@ class ColourWidthDigits:
         self.colour = torch.randint(3, (n,), generator=g)
         self.thick = torch.randint(2, (n,), generator=g)
         self.digits = base.labels
+        self.gray = base.images  # the digits before colour and width: the exact translation of any one is a render
         self.images = render(base.images, self.colour, self.thick)
         attrs = torch.cat([torch.nn.functional.one_hot(self.colour, 3).float(), self.thick[:, None].float()], 1)
         self.mask = torch.zeros(n, 2)
