@@ -80,11 +80,14 @@ def judge_key(judge: str) -> dict:
 
 
 def cached_judge(benchmark: str, name: str, key: dict, x_train: torch.Tensor, y_train: torch.Tensor,
-                 x_test: torch.Tensor, y_test: torch.Tensor, num_classes: int, **fit) -> tuple[SmallCNN, float]:
-    """A benchmark's judge (gankit's small CNN, `fit` passed to train_classifier) is a function of its data, labels,
-    seed and steps, which `key` names: trained once (minutes on one core) and kept in gankit's cache, so evaluating
-    another run is not spent training the same judge again."""
-    ident = json.dumps({"v": 1, "judge": name, **key})
+                 x_test: torch.Tensor, y_test: torch.Tensor, num_classes: int, judge: str = "plain",
+                 **fit) -> tuple[SmallCNN, float]:
+    """A benchmark's judge (gankit's small CNN, `fit` and the `judge` training of JUDGES passed to train_classifier)
+    is a function of its data, labels, seed and steps, which `key` names, and of its training, which judge_key adds:
+    trained once (minutes on one core) and kept in gankit's cache, so evaluating another run is not spent training
+    the same judge again."""
+    fit = {**fit, **JUDGES[judge]}
+    ident = json.dumps({"v": 1, "judge": name, **key, **judge_key(judge)})
     path = cache_dir() / "classifiers" / f"{benchmark}-judge-{name}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}"
     return cached_classifier(path, x_train.shape[1], num_classes, x_train.shape[-1],
                              lambda: train_classifier(x_train, y_train, x_test, y_test, num_classes, progress=False,

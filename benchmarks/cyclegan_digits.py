@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import JUDGES, cached_judge, judge_key, over_checkpoints, parser, run_main, train_or_resume
+from common import JUDGES, cached_judge, over_checkpoints, parser, run_main, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -64,11 +64,10 @@ def target_judge(train, test, seed: int, data_fit: str = "resize", judge: str = 
     fit = {"epochs": 40, "max_steps": 500, "seed": seed}
     # The framing and the augmentation join the key only when not the first defaults, so judges cached before
     # --fit and --judge existed still match; the augmentation is keyed by its function's name.
-    key = {"data": "sklearn-digits", "size": 32, **fit, **({"fit": data_fit} if data_fit != "resize" else {}),
-           **judge_key(judge)}
+    key = {"data": "sklearn-digits", "size": 32, **fit, **({"fit": data_fit} if data_fit != "resize" else {})}
     return cached_judge("cyclegan-digits", "digits", key,
                         unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,
-                        test.labels_B, 10, **fit, **JUDGES[judge])
+                        test.labels_B, 10, judge, **fit)
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import JUDGES, cached_judge, judge_key, over_checkpoints, parser, run_main, train_or_resume, trained_for
+from common import JUDGES, cached_judge, over_checkpoints, parser, run_main, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
@@ -143,11 +143,10 @@ def main() -> None:
     # Only the digit judge may see redrawn digits: thicker and thinner strokes would blur what the width judge reads.
     for name, labels, k, judge in (("colour", "colour", 3, "plain"), ("width", "thick", 2, "plain"),
                                    ("digit", "digits", 10, a.judge)):
-        key = {"data": str((Path(a.root) / "mnist").resolve()), "seed": a.seed, "steps": a.judge_steps,
-               **judge_key(judge)}
+        key = {"data": str((Path(a.root) / "mnist").resolve()), "seed": a.seed, "steps": a.judge_steps}
         judges[name], judge_acc[name] = cached_judge("stargan", name, key, x_train, getattr(train, labels), x_test,
-                                                     getattr(test, labels), k, max_steps=a.judge_steps, seed=a.seed,
-                                                     **JUDGES[judge])
+                                                     getattr(test, labels), k, judge, max_steps=a.judge_steps,
+                                                     seed=a.seed)
     x, colour, thick, digit, gray = (x_test[:a.n], test.colour[:a.n], test.thick[:a.n], test.digits[:a.n],
                                      test.gray[:a.n])
 
