@@ -52,6 +52,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench-runs/pix2pix_l1")
     p.add_argument("--only", choices=list(OBJECTIVES), help="train and score one objective only (no comparison)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="a config override for both runs (e.g. model.n_layers=1)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +66,8 @@ def main() -> None:
         run_dir = out / label.replace("+", "_")
         seconds = train_or_resume("pix2pix", a.data, [f"data.img_size={a.img_size}", f"model.lambda_GAN={lambda_gan}",
                                                       f"train.batch_size={a.batch}", "train.tensorboard=false",
-                                                      "train.checkpoint_every=1000"], a.steps, run_dir, a.seed)
+                                                      "train.checkpoint_every=1000", *a.set], a.steps, run_dir,
+                                   a.seed)
         model = gankit.load(run_dir)
         for mode, (suffix, _) in MODES.items():
             model.set_test_mode(mode)
