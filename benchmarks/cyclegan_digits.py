@@ -62,8 +62,8 @@ def target_judge(train, test, seed: int, data_fit: str = "resize", judge: str = 
     few dozen writers teach a plain judge those writers' shapes, and it misreads a quarter of MNIST's digits even
     when they are brought to the target's 8x8 grid by hand."""
     fit = {"epochs": 40, "max_steps": 500, "seed": seed}
-    # The framing and the augmentation join the key only when not the first defaults, so judges cached before
-    # --fit and --judge existed still match; the augmentation is keyed by its function's name.
+    # The framing joins the key only when not the first default, so judges cached before --fit existed still
+    # match (cached_judge adds the judge's training the same way: nothing for plain).
     key = {"data": "sklearn-digits", "size": 32, **fit, **({"fit": data_fit} if data_fit != "resize" else {})}
     return cached_judge("cyclegan-digits", "digits", key,
                         unit(train.images_B) * 2 - 1, train.labels_B, unit(test.images_B) * 2 - 1,

@@ -50,6 +50,13 @@ COMBOS = {f"{c}+{w}": ({c: 1, "thick": v}, [("colour", k), ("width", v)])
           for k, c in enumerate(COLOURS) for w, v in WIDTHS.items()}
 
 
+def read(judges, y, checks, digit) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image of `y`: whether the judges read every attribute of the target (`checks`), and whether the digit
+    judge still reads the source's digit."""
+    hit = torch.stack([predict(judges[j], y) == wanted for j, wanted in checks]).all(0)
+    return hit, predict(judges["digit"], y) == digit
+
+
 def exact(gray, colour, thick, target):
     """The translation by the data's own rule: the source's grey digit rendered with the target's attributes (the
     source's own where the target leaves one unsaid)."""
@@ -63,10 +70,9 @@ def exact_baselines(judges, gray, colour, thick, digit) -> dict[str, dict[str, f
     """The ceiling, per target: what the judges read in the exact translation of every test digit (no model)."""
     rows = {}
     for name, (target, checks) in {**SINGLES, **COMBOS}.items():
-        y = exact(gray, colour, thick, target)
-        hit = torch.stack([predict(judges[j], y) == wanted for j, wanted in checks]).all(0)
+        hit, kept = read(judges, exact(gray, colour, thick, target), checks, digit)
         rows[name] = {"exact_target_accuracy": float(hit.float().mean()),
-                      "exact_digit_kept": float((predict(judges["digit"], y) == digit).float().mean())}
+                      "exact_digit_kept": float(kept.float().mean())}
     return rows
 
 
@@ -81,9 +87,8 @@ def evaluate(model, judges, x, colour, thick, digit):
         for name, (target, checks) in {**SINGLES, **COMBOS}.items():
             y = torch.cat([model.retarget(part, target) for part in x.split(250)])
             shown[name] = y[:8]
-            hit = torch.stack([predict(judges[j], y) == wanted for j, wanted in checks]).all(0)
+            hit, kept = read(judges, y, checks, digit)
             already = torch.stack([truth[j] == wanted for j, wanted in checks]).all(0)
-            kept = predict(judges["digit"], y) == digit
             rows[name] = {"target_accuracy": float(hit.float().mean()),
                           "digit_kept": float(kept.float().mean()),
                           # where G had something to change, apart from the sources already at the target
