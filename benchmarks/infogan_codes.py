@@ -56,6 +56,7 @@ def traversal_correlations(model, n: int = 500, steps: int = 9, seed: int = 2) -
     `steps` values from -1 to 1) of the Spearman rho between the code's value and the property."""
     g = torch.Generator().manual_seed(seed)
     values = torch.linspace(-1, 1, steps)
+    code_ranks = np.arange(steps) - (steps - 1) / 2  # the values' ranks, centred
     result = {name: [] for name in PROPERTIES}
     with inference(model):
         z, cat, cont = model.draw(n, lambda k, d: torch.rand(k, d, generator=g))
@@ -67,7 +68,6 @@ def traversal_correlations(model, n: int = 500, steps: int = 9, seed: int = 2) -
             for name, fn in PROPERTIES.items():
                 ranks = rankdata(fn(fake).reshape(n, steps), axis=1)  # Spearman = Pearson of the ranks
                 ranks = ranks - ranks.mean(1, keepdims=True)
-                code_ranks = np.arange(steps) - (steps - 1) / 2
                 rho = (ranks * code_ranks).sum(1) / (np.sqrt((ranks**2).sum(1) * (code_ranks**2).sum()) + 1e-12)
                 result[name].append(float(rho.mean()))
     return result
