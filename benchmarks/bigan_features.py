@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import over_checkpoints, parser, run_main, train_or_resume, trained_for
+from common import add_overrides, over_checkpoints, parser, run_main, shown_overrides, train_or_resume, trained_for
 
 import gankit
 from gankit.api import build_model
@@ -46,17 +46,22 @@ def images(spec: str, split: str) -> tuple[torch.Tensor, np.ndarray]:
     return data.images.float() / 127.5 - 1, data.labels.numpy()
 
 
+def codes(model, x: torch.Tensor) -> np.ndarray:
+    """E(x)."""
+    with inference(model):
+        return torch.cat([model.encode_batch(part) for part in x.split(1000)]).numpy()
+
+
 def features(model, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """E(x) and E's last hidden layer."""
     with inference(model):
-        codes = torch.cat([model.encode_batch(part) for part in x.split(1000)])
         hidden = torch.cat([model.E.features(part) for part in x.split(1000)])
-    return codes.numpy(), hidden.numpy()
+    return codes(model, x), hidden.numpy()
 
 
 def code_1nn(model, x_train: torch.Tensor, y_train: np.ndarray, x_test: torch.Tensor, y_test: np.ndarray) -> float:
-    """1-NN accuracy of E(x) alone (the curve over checkpoints)."""
-    return nearest_neighbour_accuracy(features(model, x_train)[0], y_train, features(model, x_test)[0], y_test)
+    """1-NN accuracy of E(x) alone (the curve over checkpoints: the hidden layer is not needed there)."""
+    return nearest_neighbour_accuracy(codes(model, x_train), y_train, codes(model, x_test), y_test)
 
 
 def scores(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
@@ -67,8 +72,7 @@ def scores(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.
 def main() -> None:
     p = parser(__doc__, steps=10_000, out="runs/bench-bigan")
     p.add_argument("--data", nargs="+", default=["mnist", "fashion-mnist"], choices=list(SUBDIR))
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a config override for the run (e.g. train.keep_checkpoints=20)")
+    add_overrides(p)
     p.add_argument("--curve", action="store_true", help="also give E(x)'s 1-NN accuracy at every kept checkpoint")
     a = p.parse_args()
 
@@ -112,7 +116,7 @@ def main() -> None:
                 run_dir, model.trained_steps, rows["bigan E(x)"][0],
                 partial(code_1nn, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test))
         (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(f"{data}: bigan {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
+        print(f"{data}: bigan {model.trained_steps} steps{shown_overrides(a.set)} "
               f"[{trained_for(seconds)}], {len(x_train)} reference / {len(x_test)} test images")
         for name, (nn1, lin) in rows.items():
             print(f"  {name:18} 1-NN {nn1:.4f}   linear {lin:.4f}")

@@ -44,6 +44,18 @@ def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.Argume
     return p
 
 
+def add_overrides(p: argparse.ArgumentParser, applies_to: str = "the run", dest: str = "set") -> None:
+    """`--set SECTION.KEY=VALUE`, repeatable: config overrides as `gankit train --set` takes them, applied after the
+    script's own settings (a later override of the same key wins)."""
+    p.add_argument("--set", dest=dest, action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help=f"a config override for {applies_to}, after the script's own (repeatable)")
+
+
+def shown_overrides(overrides: list[str]) -> str:
+    """The overrides as a result's heading gives them, so a printed table says which variant it measured."""
+    return "".join(f" --set {o}" for o in overrides)
+
+
 def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run_dir: Path, seed: int = 0,
                     progress: bool = True) -> int | None:
     """Train `model` into run_dir, or continue the run already there up to `steps` (a benchmark stopped half way

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import JUDGES, cached_judge, over_checkpoints, parser, run_main, train_or_resume
+from common import JUDGES, add_overrides, cached_judge, over_checkpoints, parser, run_main, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -74,8 +74,7 @@ def main() -> None:
     p = parser(__doc__, steps=8000, out="runs/bench-cyclegan-digits")
     p.add_argument("--mnist", help="folder with MNIST's IDX files (default ROOT/mnist)")
     p.add_argument("--width", type=int, default=32, help="model.base_channels and d_base_channels (paper: 64)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="one more override for the run, e.g. train.keep_checkpoints=20 (repeatable)")
+    add_overrides(p)
     p.add_argument("--fit", choices=["resize", "box"], default="resize",
                    help="data.fit for both domains: resize (MNIST's 28x28 frame as it is) or box (each digit's "
                         "bounding box fitted to the frame, as the target digits were made)")

@@ -26,7 +26,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from common import run_main
+from common import add_overrides, run_main
 
 import gankit
 from gankit.errors import GankitError
@@ -120,8 +120,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2500)
     p.add_argument("--json", help="also write all per-seed numbers here")
     p.add_argument("--workers", type=int, default=2, help="parallel single-threaded runs")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="further config overrides for every run, after the configuration's own")
+    add_overrides(p, "every run", dest="overrides")
     p.add_argument("--merge", nargs="+", metavar="FILE",
                    help="train nothing: the mean over every seed in these earlier --json files")
     a = p.parse_args()

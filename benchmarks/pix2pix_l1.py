@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import run_main, train_or_resume, trained_for
+from common import add_overrides, run_main, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
@@ -52,8 +52,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench-runs/pix2pix_l1")
     p.add_argument("--only", choices=list(OBJECTIVES), help="train and score one objective only (no comparison)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="a config override for both runs (e.g. model.n_layers=1)")
+    add_overrides(p, "both runs")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import parser, run_main, train_or_resume, trained_for
+from common import add_overrides, parser, run_main, train_or_resume, trained_for
 
 from gankit.evaluate import evaluate
 
@@ -25,8 +25,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--n", type=int, default=26_000)
     p.add_argument("--packs", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="further config overrides for every run, as `gankit train --set`")
+    add_overrides(p, "every run", dest="overrides")
     a = p.parse_args()
     for pack in a.packs:
         out = Path(a.out) / f"pack{pack}"

@@ -31,7 +31,17 @@ import json
 from pathlib import Path
 
 import torch
-from common import JUDGES, cached_judge, over_checkpoints, parser, run_main, train_or_resume, trained_for
+from common import (
+    JUDGES,
+    add_overrides,
+    cached_judge,
+    over_checkpoints,
+    parser,
+    run_main,
+    shown_overrides,
+    train_or_resume,
+    trained_for,
+)
 
 import gankit
 from gankit.config import DataConfig
@@ -124,7 +134,7 @@ def main() -> None:
     p.add_argument("--base-channels", type=int, default=32)
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for the run")
+    add_overrides(p)
     p.add_argument("--curve", action="store_true", help="also measure every checkpoint the run kept")
     p.add_argument("--judge", choices=list(JUDGES), default="plain",
                    help="the digit judge's training: plain (shifts only; default, every table before 2026-12-05) or "
@@ -177,7 +187,7 @@ def main() -> None:
     if curve:
         result["curve"] = curve
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"stargan on mnist-attrs, {model.trained_steps} steps{''.join(' --set ' + s for s in a.set)} "
+    print(f"stargan on mnist-attrs, {model.trained_steps} steps{shown_overrides(a.set)} "
           f"[{trained_for(seconds)}]; judges' test accuracy ({a.judge} digit judge): "
           + ", ".join(f"{k} {v:.4f}" for k, v in judge_acc.items()))
     print("  untranslated test digits: digit judge right " + ", ".join(f"{k} {v:.4f}" for k, v in untranslated.items()))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, run_main, train_or_resume
+from common import add_overrides, parser, run_main, shown_overrides, train_or_resume
 
 import gankit
 from gankit.config import DataConfig
@@ -60,8 +60,7 @@ def main() -> None:
     p.add_argument("--labels-per-class", type=int, default=10)
     p.add_argument("--baseline-steps", type=int, help="steps of the two classifiers trained alone (default: --steps)")
     p.add_argument("--part", choices=["gan", "baselines"], help="train only this part (no table)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a config override for the Triple-GAN runs (a variant: give it its own --out)")
+    add_overrides(p, "the Triple-GAN runs (a variant: give it its own --out)")
     p.add_argument("--only", nargs="+", choices=[*GAN_ROWS, *BASELINES], metavar="ROW",
                    help="train and measure only these rows (their names in the table)")
     a = p.parse_args()
@@ -98,7 +97,7 @@ def main() -> None:
               "steps": {name: m.trained_steps for name, m in models.items()}, "train_seconds_this_call": seconds,
               "test_error": rows}
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"MNIST, {len(train.labelled)} labels, {len(train)} images{''.join(' --set ' + s for s in a.set)}; "
+    print(f"MNIST, {len(train.labelled)} labels, {len(train)} images{shown_overrides(a.set)}; "
           "test error of the averaged C:")
     for name, err in rows.items():
         print(f"  {name:26} {models[name].trained_steps:6d} steps  test error {100 * err:.2f} %")
