@@ -106,11 +106,12 @@ def cached_judge(benchmark: str, name: str, key: dict, x_train: torch.Tensor, y_
                                                       **fit), {"judge": json.loads(ident)})
 
 
-def over_checkpoints(run_dir: Path, final_step: int, final, measure) -> dict:
-    """`measure(model)` at every checkpoint the run kept, by step, oldest first (is the last step still gaining?);
-    the final checkpoint's value is `final`, already measured, so it is not measured twice."""
+def over_checkpoints(run_dir: Path, final_step: int, final, measure, since: int = 0) -> dict:
+    """`measure(model)` at every checkpoint the run kept from step `since` on, by step, oldest first (is the last
+    step still gaining?); the final checkpoint's value is `final`, already measured, so it is not measured twice."""
     values = {}
     for path in reversed(checkpoint.candidates(run_dir / "checkpoints")):
         step = int(path.name.removeprefix("step_"))
-        values[step] = final if step == final_step else measure(gankit.load(path))
+        if step >= since:
+            values[step] = final if step == final_step else measure(gankit.load(path))
     return values
