@@ -44,10 +44,10 @@ def parser(doc: str, steps: int, out: str, seed: bool = True) -> argparse.Argume
     return p
 
 
-def add_overrides(p: argparse.ArgumentParser, applies_to: str = "the run", dest: str = "set") -> None:
-    """`--set SECTION.KEY=VALUE`, repeatable: config overrides as `gankit train --set` takes them, applied after the
-    script's own settings (a later override of the same key wins)."""
-    p.add_argument("--set", dest=dest, action="append", default=[], metavar="SECTION.KEY=VALUE",
+def add_overrides(p: argparse.ArgumentParser, applies_to: str = "the run") -> None:
+    """`--set SECTION.KEY=VALUE` (`a.set`), repeatable: config overrides as `gankit train --set` takes them, applied
+    after the script's own settings (a later override of the same key wins)."""
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help=f"a config override for {applies_to}, after the script's own (repeatable)")
 
 

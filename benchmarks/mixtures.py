@@ -120,21 +120,21 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2500)
     p.add_argument("--json", help="also write all per-seed numbers here")
     p.add_argument("--workers", type=int, default=2, help="parallel single-threaded runs")
-    add_overrides(p, "every run", dest="overrides")
+    add_overrides(p, "every run")
     p.add_argument("--merge", nargs="+", metavar="FILE",
                    help="train nothing: the mean over every seed in these earlier --json files")
     a = p.parse_args()
     if a.merge:
         print("\n".join(merge(a.merge)))
         return
-    if a.overrides:
-        print("every run also with: " + " ".join(a.overrides), flush=True)
+    if a.set:
+        print("every run also with: " + " ".join(a.set), flush=True)
 
     results: dict[tuple[str, str], list[dict]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(a.workers, mp_context=get_context("spawn")) as pool:
         seeds = range(a.first_seed, a.first_seed + a.seeds)
-        jobs = [(d, c, s, a.steps, a.n, tmp, a.overrides) for d in a.data for c in a.configs for s in seeds]
+        jobs = [(d, c, s, a.steps, a.n, tmp, a.set) for d in a.data for c in a.configs for s in seeds]
         for data, label, metrics, secs in pool.map(one_run, jobs):
             results.setdefault((data, label), []).append(metrics)
             seconds.setdefault((data, label), []).append(secs)

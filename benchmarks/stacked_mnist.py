@@ -25,14 +25,14 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--n", type=int, default=26_000)
     p.add_argument("--packs", type=int, nargs="+", default=[1, 2])
-    add_overrides(p, "every run", dest="overrides")
+    add_overrides(p, "every run")
     a = p.parse_args()
     for pack in a.packs:
         out = Path(a.out) / f"pack{pack}"
         seconds = train_or_resume("dcgan", f"stacked-mnist:{Path(a.root) / 'mnist'}",
                                   [f"model.base_channels={a.base_channels}", f"model.pack={pack}",
                                    f"train.batch_size={a.batch_size * pack}", "train.tensorboard=false",
-                                   f"train.checkpoint_every={min(a.steps, 2000)}", *a.overrides],
+                                   f"train.checkpoint_every={min(a.steps, 2000)}", *a.set],
                                   a.steps, out, seed=a.seed, progress=False)
         m = evaluate(out, n=a.n, seed=0, out=out / "final_metrics.json", progress=False)
         label = "dcgan" if pack == 1 else f"dcgan + pack {pack}"

@@ -1,7 +1,7 @@
 """StarGAN's mask vector on real digits: colour from one dataset, width from another (issue 6).
 
     python benchmarks/stargan_mnist.py [--steps 4000] [--base-channels 32] [--n 2000] [--root ../shared/data]
-                                       [--set model.KEY=VALUE ...] [--curve] [--curve-from STEP]
+                                       [--set model.KEY=VALUE ...] [--curve [FROM_STEP]]
                                        [--judge plain|varied] [--out runs/bench-stargan]
 
 `gankit train stargan --data mnist-attrs` (the first 10,000 MNIST training digits, each given a random stroke colour
@@ -19,8 +19,8 @@ the translations of `--n` held-out test digits:
 Baselines by the same command: the untranslated images (how often they already have the target), and the exact
 translation by the data's own rule (each source's grey digit rendered with the target's colour and width: what
 the judges read in a perfect G). Variants of the objective by `--set` (e.g. `--set model.lambda_idt=5 --out
-runs/bench-stargan-idt`); `--curve` also measures every checkpoint the run kept (`--curve-from STEP`: those
-from STEP on). The judges are trained once and kept in gankit's cache (GANKIT_CACHE, ~/.cache/gankit).
+runs/bench-stargan-idt`); `--curve` also measures every checkpoint the run kept (`--curve 7000`: those from
+step 7,000 on). The judges are trained once and kept in gankit's cache (GANKIT_CACHE, ~/.cache/gankit).
 Writes OUT/results.json and OUT/translations.png (a row per test digit: the digit, then red, green, blue, thick,
 thin, and the six combinations).
 """
@@ -135,10 +135,9 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--judge-steps", type=int, default=1000, help="training steps of each judge (batch 128)")
     add_overrides(p)
-    p.add_argument("--curve", action="store_true", help="also measure every checkpoint the run kept")
-    p.add_argument("--curve-from", type=int, metavar="STEP",
-                   help="the curve over the checkpoints from this step on only (each one takes minutes on a CPU; "
-                        "implies --curve)")
+    p.add_argument("--curve", type=int, nargs="?", const=0, metavar="FROM_STEP",
+                   help="also measure every checkpoint the run kept, or those from FROM_STEP on (each one takes "
+                        "minutes on a CPU)")
     p.add_argument("--judge", choices=list(JUDGES), default="plain",
                    help="the digit judge's training: plain (shifts only; default, every table before 2026-12-05) or "
                         "varied (digits redrawn with random slant, scale, shear, stroke width and blur)")
@@ -176,10 +175,9 @@ def main() -> None:
     untranslated = {"all": float(read.float().mean()),
                     **{w: float(read[thick == v].float().mean()) for w, v in WIDTHS.items()}}
     curve = []
-    if a.curve or a.curve_from is not None:  # the same measures at every checkpoint the run kept (from STEP on)
+    if a.curve is not None:  # the same measures at every checkpoint the run kept (from FROM_STEP on)
         measured = over_checkpoints(run_dir, model.trained_steps, (rows, rec),
-                                    lambda m: evaluate(m, judges, x, colour, thick, digit)[:2],
-                                    since=a.curve_from or 0)
+                                    lambda m: evaluate(m, judges, x, colour, thick, digit)[:2], since=a.curve)
         curve = [{"step": step, **summary(r, r_rec), "thick_target_accuracy": r["thick"]["target_accuracy"]}
                  for step, (r, r_rec) in measured.items()]
 
