@@ -15,6 +15,10 @@ labels. Then, with the training images as the labelled reference and the test im
   EGr / EGr_b ratio: 1 means no reconstruction at all).
 `--curve` also gives E(x)'s 1-NN accuracy at every checkpoint the run kept (the repository's E(x) moved between
 92.10 and 95.92 % over its training: is the last step's number typical of the run?).
+`--reference-sizes 1250 2500 5000` also gives the 1-NN accuracies with smaller reference sets (random subsets of the
+training images, the mean of three draws each), for pixels, E(x) and E's hidden layer, and a power law fitted to
+each feature's error over those sizes, extended to 60,000 references (the anchor's reference set; an
+extrapolation, not a measurement): how much of the gap to the anchor is the reference set ../shared/data holds?
 Writes OUT/<data>/results.json and OUT/<data>/reconstructions.png (pairs x, G(E(x)) of 32 test images).
 """
 
@@ -64,6 +68,26 @@ def code_1nn(model, x_train: torch.Tensor, y_train: np.ndarray, x_test: torch.Te
     return nearest_neighbour_accuracy(codes(model, x_train), y_train, codes(model, x_test), y_test)
 
 
+def by_reference_size(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np.ndarray, y_test: np.ndarray,
+                      sizes: list[int], seed: int, draws: int = 3) -> dict[str, dict[int, float]]:
+    """1-NN accuracy of each feature with `draws` random reference subsets of each size (their mean), and with the
+    whole training set."""
+    rng = np.random.default_rng(seed)
+    n_all = len(y_train)
+    subsets = {n: [rng.choice(n_all, n, replace=False) for _ in range(draws)] for n in sizes if n < n_all}
+    subsets[n_all] = [np.arange(n_all)]
+    return {name: {n: float(np.mean([nearest_neighbour_accuracy(train[i], y_train[i], test, y_test) for i in idx]))
+                   for n, idx in sorted(subsets.items())}
+            for name, (train, test) in features.items()}
+
+
+def power_law_error(accuracy: dict[int, float], n: int) -> float:
+    """The error at `n` references of the line fitted to log(error) against log(references)."""
+    sizes = np.log(list(accuracy))
+    slope, intercept = np.polyfit(sizes, np.log(1 - np.array(list(accuracy.values()))), 1)
+    return float(np.exp(intercept + slope * np.log(n)))
+
+
 def scores(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
     return (nearest_neighbour_accuracy(train, y_train, test, y_test),
             linear_probe_accuracy(train, y_train, test, y_test))
@@ -74,6 +98,8 @@ def main() -> None:
     p.add_argument("--data", nargs="+", default=["mnist", "fashion-mnist"], choices=list(SUBDIR))
     add_overrides(p)
     p.add_argument("--curve", action="store_true", help="also give E(x)'s 1-NN accuracy at every kept checkpoint")
+    p.add_argument("--reference-sizes", type=int, nargs="+", default=[], metavar="N",
+                   help="also give the 1-NN accuracies with N training images as the reference set")
     a = p.parse_args()
 
     for data in a.data:
@@ -90,11 +116,12 @@ def main() -> None:
 
         x_train, y_train = images(spec, "train")
         x_test, y_test = images(spec, "test")
-        rows = {"pixels": scores(x_train.flatten(1).numpy(), y_train, x_test.flatten(1).numpy(), y_test)}
+        # Each feature as (training images, test images).
+        feats = {"pixels": (x_train.flatten(1).numpy(), x_test.flatten(1).numpy())}
         for name, net in (("untrained", untrained), ("bigan", model)):
             (c_train, h_train), (c_test, h_test) = features(net, x_train), features(net, x_test)
-            rows[f"{name} E(x)"] = scores(c_train, y_train, c_test, y_test)
-            rows[f"{name} E hidden"] = scores(h_train, y_train, h_test, y_test)
+            feats[f"{name} E(x)"], feats[f"{name} E hidden"] = (c_train, c_test), (h_train, h_test)
+        rows = {name: scores(train, y_train, test, y_test) for name, (train, test) in feats.items()}
 
         with inference(model):
             recon = torch.cat([model.G(model.encode_batch(part)) for part in x_test.split(1000)])
@@ -115,6 +142,10 @@ def main() -> None:
             result["e_x_1nn_by_checkpoint"] = over_checkpoints(
                 run_dir, model.trained_steps, rows["bigan E(x)"][0],
                 partial(code_1nn, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test))
+        if a.reference_sizes:
+            result["1nn_by_reference_size"] = by_reference_size(
+                {name: feats[name] for name in ("pixels", "bigan E(x)", "bigan E hidden")}, y_train, y_test,
+                a.reference_sizes, a.seed)
         (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"{data}: bigan {model.trained_steps} steps{shown_overrides(a.set)} "
               f"[{trained_for(seconds)}], {len(x_train)} reference / {len(x_test)} test images")
@@ -124,6 +155,13 @@ def main() -> None:
               f"L2 error / error to a random image {ratio:.3f}", flush=True)
         for step, value in result.get("e_x_1nn_by_checkpoint", {}).items():
             print(f"  checkpoint {step:6}: E(x) 1-NN {value:.4f}")
+        if a.reference_sizes:
+            sizes = list(next(iter(result["1nn_by_reference_size"].values())))
+            print("  1-NN by reference images: " + "  ".join(f"{n:>6}" for n in sizes)
+                  + "  | power law to 60000 (extrapolated)")
+            for name, accuracy in result["1nn_by_reference_size"].items():
+                print(f"  {name:25} " + "  ".join(f"{v:.4f}" for v in accuracy.values())
+                      + f"  | {1 - power_law_error(accuracy, 60_000):.4f}")
 
 
 if __name__ == "__main__":
