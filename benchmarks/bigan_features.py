@@ -36,6 +36,7 @@ import gankit
 from gankit.api import build_model
 from gankit.config import DataConfig, resolve_config, to_dict
 from gankit.data import load_dataset
+from gankit.errors import ConfigError
 from gankit.images import grid, save_png
 from gankit.metrics.classifier import get_classifier
 from gankit.metrics.latent import linear_probe_accuracy, nearest_neighbour_accuracy
@@ -72,9 +73,12 @@ def by_reference_size(features: dict[str, tuple[np.ndarray, np.ndarray]], y_trai
                       sizes: list[int], seed: int, draws: int = 3) -> dict[str, dict[int, float]]:
     """1-NN accuracy of each feature with `draws` random reference subsets of each size (their mean), and with the
     whole training set."""
-    rng = np.random.default_rng(seed)
     n_all = len(y_train)
-    subsets = {n: [rng.choice(n_all, n, replace=False) for _ in range(draws)] for n in sizes if n < n_all}
+    if too_many := [n for n in sizes if n >= n_all]:
+        raise ConfigError(f"--reference-sizes {too_many[0]}: not fewer than the {n_all} training images "
+                          "(the whole set is always measured)")
+    rng = np.random.default_rng(seed)
+    subsets = {n: [rng.choice(n_all, n, replace=False) for _ in range(draws)] for n in sizes}
     subsets[n_all] = [np.arange(n_all)]
     return {name: {n: float(np.mean([nearest_neighbour_accuracy(train[i], y_train[i], test, y_test) for i in idx]))
                    for n, idx in sorted(subsets.items())}
@@ -101,6 +105,8 @@ def main() -> None:
     p.add_argument("--reference-sizes", type=int, nargs="+", default=[], metavar="N",
                    help="also give the 1-NN accuracies with N training images as the reference set")
     a = p.parse_args()
+    if any(n < 1 for n in a.reference_sizes):
+        p.error("--reference-sizes: each N must be at least 1")
 
     for data in a.data:
         spec = f"{data}:{Path(a.root) / SUBDIR[data]}"
