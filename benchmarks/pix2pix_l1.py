@@ -12,6 +12,8 @@ Every number comes from the paper's test mode (dropout on, the test image's own 
 same two models are also scored in `eval` mode (dropout off, running statistics), on a second line, to show how
 much of the PSNR cost is the test-time noise. A run already trained in OUT is evaluated again, not retrained (one
 stopped half way continues); `--only L1` or `--only L1+cGAN` trains one of the two, so they can run side by side.
+`--curve` also scores every checkpoint both runs kept (pass `--set train.keep_checkpoints=N` when training), to show
+whether the PSNR cost is still falling at the last step.
 
 Writes OUT/results.json and OUT/comparison.png (input | L1 | L1 + cGAN | L1 + cGAN in eval mode | target).
 """
@@ -23,7 +25,7 @@ import json
 from pathlib import Path
 
 import torch
-from common import add_overrides, run_main, train_or_resume, trained_for
+from common import add_overrides, over_checkpoints, run_main, train_or_resume, trained_for
 
 import gankit
 from gankit.config import DataConfig
@@ -43,6 +45,19 @@ def held_out(spec: str, img_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (torch.stack([it["A"] for it in items]).float() / 255, torch.stack([it["B"] for it in items]).float() / 255)
 
 
+def score(model, A: torch.Tensor, B: torch.Tensor) -> dict[str, tuple[dict, torch.Tensor]]:
+    """PSNR, SSIM and the Laplacian FD of the model's translations of the held-out inputs, in each test mode (the
+    model is left in the last one)."""
+    scores = {}
+    for mode in MODES:
+        model.set_test_mode(mode)
+        fake = model.translate(A, seed=0)
+        p_db = psnr(fake, B)
+        scores[mode] = ({"psnr_db": float(p_db[torch.isfinite(p_db)].mean()), "ssim": float(ssim(fake, B).mean()),
+                         **laplacian_fd(B, fake, seed=0)}, fake)
+    return scores
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="edges", help="a paired built-in task (edges, colorize) with its photos")
@@ -52,13 +67,16 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench-runs/pix2pix_l1")
     p.add_argument("--only", choices=list(OBJECTIVES), help="train and score one objective only (no comparison)")
+    p.add_argument("--curve", action="store_true", help="also score every checkpoint both runs kept")
     add_overrides(p, "both runs")
     a = p.parse_args()
+    if a.curve and a.only:
+        p.error("--curve compares the two runs checkpoint by checkpoint: give it without --only")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     A, B = held_out(a.data, a.img_size)
     print(f"held-out pairs: {len(A)} of {a.img_size}x{a.img_size} from {a.data}")
-    results, outputs = {}, {}
+    results, outputs, curves = {}, {}, {}
     for label, lambda_gan in OBJECTIVES.items():
         if a.only and label != a.only:
             continue
@@ -68,19 +86,18 @@ def main() -> None:
                                                       "train.checkpoint_every=1000", *a.set], a.steps, run_dir,
                                    a.seed)
         model = gankit.load(run_dir)
+        scores = score(model, A, B)
         for mode, (suffix, _) in MODES.items():
-            model.set_test_mode(mode)
-            fake = model.translate(A, seed=0)
-            p_db = psnr(fake, B)
-            metrics = {"psnr_db": float(p_db[torch.isfinite(p_db)].mean()), "ssim": float(ssim(fake, B).mean()),
-                       **laplacian_fd(B, fake, seed=0), "trained": trained_for(seconds)}
+            metrics, fake = scores[mode]
             key = label + suffix
-            results[key], outputs[key] = metrics, fake
-            print(key, json.dumps(metrics), flush=True)
+            results[key], outputs[key] = {**metrics, "trained": trained_for(seconds)}, fake
+            print(key, json.dumps(results[key]), flush=True)
+        if a.curve:  # metrics only: the translations of every checkpoint are not kept
+            curves[label] = over_checkpoints(run_dir, model.trained_steps, {m: s[0] for m, s in scores.items()},
+                                             lambda m: {mode: s[0] for mode, s in score(m, A, B).items()})
     if a.only:
         return
     results["targets_vs_themselves_fd_lap_mean"] = laplacian_fd(B, B, seed=1)["fd_lap_mean"]
-    (out / "results.json").write_text(json.dumps({"settings": vars(a), "results": results}, indent=2) + "\n")
     show = torch.linspace(0, len(A) - 1, 8).round().long()
     cols = [A[show].expand(-1, 3, -1, -1), outputs["L1"][show], outputs["L1+cGAN"][show],
             outputs["L1+cGAN (eval)"][show], B[show]]
@@ -100,6 +117,27 @@ def main() -> None:
         print(f"goal (cGAN FD lower, PSNR cost <= 1 dB), {which}: FD {'lower' if lower else 'NOT lower'} "
               f"({gan['fd_lap_mean']:.1f} vs {l1['fd_lap_mean']:.1f}), PSNR cost {cost:.2f} dB -> "
               f"{'met' if lower and cost <= 1 else 'NOT met'}")
+    if a.curve:
+        results["by_checkpoint"] = print_curve(curves)
+    (out / "results.json").write_text(json.dumps({"settings": vars(a), "results": results}, indent=2) + "\n")
+
+
+def print_curve(curves: dict[str, dict]) -> dict:
+    """The PSNR cost and both FDs at every step both runs kept a checkpoint for, printed as a table and returned
+    for results.json."""
+    steps = sorted(set(curves["L1"]) & set(curves["L1+cGAN"]))
+    print("\n| step | test mode | PSNR L1 | PSNR L1+cGAN | PSNR cost (dB) | FD mean L1 | FD mean L1+cGAN |\n"
+          "|---|---|---|---|---|---|---|")
+    table = {}
+    for step in steps:
+        for mode in MODES:
+            l1, gan = curves["L1"][step][mode], curves["L1+cGAN"][step][mode]
+            row = {"psnr_l1": l1["psnr_db"], "psnr_cgan": gan["psnr_db"], "cost_db": l1["psnr_db"] - gan["psnr_db"],
+                   "fd_l1": l1["fd_lap_mean"], "fd_cgan": gan["fd_lap_mean"]}
+            table[f"{step} {mode}"] = row
+            print(f"| {step} | {mode} | {row['psnr_l1']:.2f} | {row['psnr_cgan']:.2f} | {row['cost_db']:.2f} | "
+                  f"{row['fd_l1']:.1f} | {row['fd_cgan']:.1f} |")
+    return table
 
 
 if __name__ == "__main__":
