@@ -45,17 +45,17 @@ def held_out(spec: str, img_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (torch.stack([it["A"] for it in items]).float() / 255, torch.stack([it["B"] for it in items]).float() / 255)
 
 
-def score(model, A: torch.Tensor, B: torch.Tensor) -> dict[str, tuple[dict, torch.Tensor]]:
-    """PSNR, SSIM and the Laplacian FD of the model's translations of the held-out inputs, in each test mode (the
-    model is left in the last one)."""
-    scores = {}
+def score(model, A: torch.Tensor, B: torch.Tensor) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
+    """PSNR, SSIM and the Laplacian FD of the model's translations of the held-out inputs, and the translations,
+    by test mode (the model is left in the last one)."""
+    metrics, fakes = {}, {}
     for mode in MODES:
         model.set_test_mode(mode)
-        fake = model.translate(A, seed=0)
+        fakes[mode] = fake = model.translate(A, seed=0)
         p_db = psnr(fake, B)
-        scores[mode] = ({"psnr_db": float(p_db[torch.isfinite(p_db)].mean()), "ssim": float(ssim(fake, B).mean()),
-                         **laplacian_fd(B, fake, seed=0)}, fake)
-    return scores
+        metrics[mode] = {"psnr_db": float(p_db[torch.isfinite(p_db)].mean()), "ssim": float(ssim(fake, B).mean()),
+                         **laplacian_fd(B, fake, seed=0)}
+    return metrics, fakes
 
 
 def main() -> None:
@@ -86,15 +86,13 @@ def main() -> None:
                                                       "train.checkpoint_every=1000", *a.set], a.steps, run_dir,
                                    a.seed)
         model = gankit.load(run_dir)
-        scores = score(model, A, B)
+        metrics, fakes = score(model, A, B)
         for mode, (suffix, _) in MODES.items():
-            metrics, fake = scores[mode]
             key = label + suffix
-            results[key], outputs[key] = {**metrics, "trained": trained_for(seconds)}, fake
+            results[key], outputs[key] = {**metrics[mode], "trained": trained_for(seconds)}, fakes[mode]
             print(key, json.dumps(results[key]), flush=True)
         if a.curve:  # metrics only: the translations of every checkpoint are not kept
-            curves[label] = over_checkpoints(run_dir, model.trained_steps, {m: s[0] for m, s in scores.items()},
-                                             lambda m: {mode: s[0] for mode, s in score(m, A, B).items()})
+            curves[label] = over_checkpoints(run_dir, model.trained_steps, metrics, lambda m: score(m, A, B)[0])
     if a.only:
         return
     results["targets_vs_themselves_fd_lap_mean"] = laplacian_fd(B, B, seed=1)["fd_lap_mean"]
