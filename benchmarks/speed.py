@@ -140,7 +140,7 @@ def child_flops(job: dict) -> dict:
 
     from gankit.api import _prepare
     from gankit.config import resolve_config
-    from gankit.train.distributed import SINGLE
+    from gankit.runtime.distributed import SINGLE
     from gankit.train.trainer import Trainer
 
     model, data, overrides = SYSTEMS[job["system"]]

@@ -9,10 +9,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gankit.api import build_model, check_runnable
+from gankit.api import check_runnable
 from gankit.config import DataConfig, TrainConfig, load_yaml, resolve_config
 from gankit.data.mixtures import MIXTURES
 from gankit.errors import GankitError
+from gankit.modelio import build_model
 from gankit.models import DataInfo
 from gankit.registry import MODELS
 

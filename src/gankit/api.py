@@ -1,11 +1,9 @@
-"""The Python API, which the CLI mirrors: train, resume, load, export."""
+"""Training from Python, which `gankit train` and `gankit resume` mirror: train, resume."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -15,21 +13,20 @@ from typing import Any
 
 import torch
 
-from . import __version__
-from .config import RunConfig, drop_retired, load_yaml, resolve_config, to_dict
+from .config import RunConfig, drop_retired, load_yaml, resolve_config
 from .data import load_dataset
 from .data.stream import mix
-from .errors import CheckpointError, ConfigError, GankitError
-from .models import DataInfo, GANModel
+from .errors import ConfigError, GankitError
+from .evaluate import make_evaluator
+from .modelio import build_model, pick_device
+from .models import GANModel
 from .registry import MODELS
-from .safetensors_io import read_tensors, write_tensors
-from .train import checkpoint, distributed
-from .train.distributed import Dist
+from .runtime import distributed
+from .runtime.distributed import Dist
+from .train import checkpoint
 from .train.hooks import Checkpoints, Evaluation, Hook, ProgressBar, SampleGrids, StatsFile
 from .train.trainer import Trainer, seed_everything
-
-MODEL_FORMAT = "gankit-model"
-MODEL_FORMAT_VERSION = 1
+from .trained import Model
 
 
 @dataclass
@@ -37,7 +34,7 @@ class Run:
     run_dir: Path
     status: str  # finished | interrupted
     step: int
-    model: GANModel
+    model: Model
     seconds: float
 
     @property
@@ -48,34 +45,6 @@ class Run:
 def _say(verbose: bool, message: str) -> None:
     if verbose:
         print(f"gankit: {message}", file=sys.stderr)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GankitError("--device cuda: no CUDA GPU is visible to this torch build; use --device cpu")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise GankitError("--device mps: Apple's MPS backend is not available here; use --device cpu")
-    return torch.device(name)
-
-
-def build_model(cfg: RunConfig, info: DataInfo, device: torch.device) -> GANModel:
-    try:
-        model = MODELS.get(cfg.model.name)(cfg.model, info, init_seed=mix(cfg.train.seed, 0))
-    except (RuntimeError, MemoryError) as e:  # e.g. model.base_channels=9554: tens of gigabytes of weights
-        if isinstance(e, MemoryError) or "allocate" in str(e):
-            need = re.search(r"allocate (\d+) bytes", str(e))
-            size = f" ({int(need.group(1)) / 2**30:.1f} GiB for one tensor)" if need else ""
-            raise ConfigError(f"{cfg.model.name} as configured does not fit in memory{size}; use smaller "
-                              "model.base_channels / widths / z_dim") from None
-        raise
-    model.noise.manual_seed(mix(cfg.train.seed, 5))
-    return model.to_device(device)
 
 
 def _new_run_dir(root: Path, cfg: RunConfig) -> Path:
@@ -93,7 +62,7 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook],
     hooks += [StatsFile(run_dir, t.tensorboard), SampleGrids(run_dir, t.sample_every, t.n_samples,
                                                               mix(t.seed, 4))]
     if t.eval_every:
-        hooks.append(Evaluation(run_dir, t.eval_every, t.eval_n, mix(t.seed, 9)))
+        hooks.append(Evaluation(run_dir, t.eval_every, t.eval_n, mix(t.seed, 9), make_evaluator))
     hooks += list(extra)
     hooks.append(Checkpoints(t.checkpoint_every))  # last: it records the state the other hooks left
     return hooks
@@ -147,7 +116,7 @@ def _run(cfg: RunConfig, run_dir: Path, state: dict[str, Any] | None, progress: 
     else:
         _say(progress, f"done: step {trainer.step} in {seconds:.0f} s; samples: {run_dir / 'samples' / 'latest.png'}")
     model.eval()
-    return Run(run_dir=run_dir, status=status, step=trainer.step, model=model, seconds=seconds)
+    return Run(run_dir=run_dir, status=status, step=trainer.step, model=Model(model), seconds=seconds)
 
 
 def train(model: str = "dcgan", data: str | None = None, *, config: str | Path | Mapping | None = None,
@@ -240,85 +209,3 @@ def _saved_config(tree: dict[str, Any], say: bool) -> dict[str, Any]:
     return tree
 
 
-# ---------------------------------------------------------------------------------- model folders
-
-
-def _model_from_checkpoint(ckpt: checkpoint.Checkpoint) -> GANModel:
-    cfg = resolve_config(drop_retired(ckpt.state["config"])[0])
-    info = DataInfo.from_dict(ckpt.state["data_info"])
-    model = build_model(cfg, info, torch.device("cpu"))
-    try:
-        model.load_state_dict(ckpt.state["model"])
-        if ckpt.state.get("ema"):  # sampling uses the averaged generator when the run kept one
-            getattr(model, model.ema_target).load_state_dict(ckpt.state["ema"])
-    except RuntimeError as e:
-        raise CheckpointError(f"{ckpt.path}: weights do not fit the model: {str(e).splitlines()[0]}") from None
-    model.trained_steps = ckpt.step
-    return model
-
-
-def load(path: str | Path, device: str = "cpu") -> GANModel:
-    """A trained model, ready to use (`model.sample(n)`), from a model folder, a run folder or a checkpoint."""
-    path = Path(path)
-    if (path / "config.json").is_file():
-        model = _load_model_dir(path)
-    elif (path / "checkpoints").is_dir():
-        model = _model_from_checkpoint(checkpoint.latest(path / "checkpoints")[0])
-    elif (path / checkpoint.STATE).is_file():
-        model = _model_from_checkpoint(checkpoint.read(path))
-    else:
-        raise GankitError(f"{path} is not a gankit model folder (config.json), run folder (checkpoints/) "
-                          "or checkpoint (state.json)")
-    return model.to_device(pick_device(device)).eval()
-
-
-def _load_model_dir(path: Path) -> GANModel:
-    try:
-        meta = json.loads((path / "config.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        raise CheckpointError(f"{path / 'config.json'}: not a gankit model folder (no \"format\": \"{MODEL_FORMAT}\")")
-    if meta.get("format_version") != MODEL_FORMAT_VERSION:
-        raise CheckpointError(f"{path / 'config.json'}: model format version {meta.get('format_version')} "
-                              f"is not {MODEL_FORMAT_VERSION}")
-    try:
-        cfg = resolve_config(drop_retired({"model": meta["model"], "train": {"seed": 0}})[0])
-        info = DataInfo.from_dict(meta["data"])
-    except (KeyError, TypeError) as e:
-        raise CheckpointError(f"{path / 'config.json'}: missing or malformed entry {e}") from None
-    model = build_model(cfg, info, torch.device("cpu"))
-    tensors = read_tensors(path / "model.safetensors")
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path / 'model.safetensors'}: weights do not fit the model: "
-                              f"{str(e).splitlines()[0]}") from None
-    model.trained_steps = int(meta.get("trained_steps", 0))
-    return model
-
-
-def export(run_dir: str | Path, out: str | Path) -> Path:
-    """Write a self-describing model folder (config.json + model.safetensors) from a run's newest checkpoint."""
-    run_dir, out = Path(run_dir), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise GankitError(f"{out} exists and is not empty; choose another --out")
-    model = load(run_dir)
-    meta = {
-        "format": MODEL_FORMAT,
-        "format_version": MODEL_FORMAT_VERSION,
-        "gankit_version": __version__,
-        "model": to_dict(model.cfg),
-        "data": to_dict(model.info),
-        "trained_steps": model.trained_steps,
-        "source_run": str(run_dir),
-    }
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    write_tensors(tmp / "model.safetensors", model.state_dict())
-    (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
-    if out.exists():
-        out.rmdir()
-    os.rename(tmp, out)
-    return out

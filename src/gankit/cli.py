@@ -7,7 +7,6 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from .errors import did_you_mean
@@ -69,6 +68,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _positive(text: str) -> int:
+    """argparse type for counts that must be at least 1 (--batch-size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _device(c: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    c.add_argument("--device", default=default, choices=["auto", "cpu", "cuda", "mps"])
+
+
 def _image_tool(sub, name: str, help: str, out: tuple[str, str], batch_size: int) -> argparse.ArgumentParser:
     """A command that runs a trained model over image files (translate, encode, score, classify): they share their
     arguments so a user who knows one knows the others."""
@@ -76,9 +90,9 @@ def _image_tool(sub, name: str, help: str, out: tuple[str, str], batch_size: int
     c.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
     c.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     c.add_argument("--out", required=True, metavar=out[0], help=out[1])
-    c.add_argument("--batch-size", type=int, default=batch_size, metavar="N",
+    c.add_argument("--batch-size", type=_positive, default=batch_size, metavar="N",
                    help=f"images per forward (default {batch_size})")
-    c.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    _device(c)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     return c
 
@@ -101,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, metavar="N", help="training steps")
     t.add_argument("--batch-size", type=int, metavar="N")
     t.add_argument("--out", metavar="DIR", help="run folder (default: runs/NNN-MODEL-DATA)")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    _device(t, default=None)
     t.add_argument("--seed", type=int, metavar="N")
     t.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="autocast dtype (train.precision)")
     t.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
@@ -122,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--label", type=int, metavar="K", help="conditional models (cgan): draw class K only")
     s.add_argument("--out", required=True, metavar="FILE", help="FILE.png (a grid) or FILE.npy")
     s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
-    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    _device(s)
 
     tr = _image_tool(sub, "translate", "translate images with a pix2pix, CycleGAN or StarGAN model",
                      ("DIR", "output folder (file names are kept)"), batch_size=8)
@@ -152,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--n", type=int, default=10, metavar="N",
                    help="columns of a categorical code, rows of a continuous one without categories (default 10)")
     x.add_argument("--seed", type=int, default=0)
-    x.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    _device(x)
 
     sc = _image_tool(sub, "score", "anomaly scores for images with an AnoGAN model",
                      ("FILE.csv", "file, score (and anomaly yes/no)"), batch_size=64)
@@ -209,60 +223,23 @@ def _resume(a) -> int:
 
 
 def _sample(a) -> int:
-    import numpy as np
+    from .modelio import load
+    from .tasks.sample import sample_to_file
 
-    from .api import load
-    from .errors import GankitError
-    from .images import grid, save_png, to_uint8
-
-    if a.n < 1:
-        raise GankitError("--n must be at least 1")
-    out = Path(a.out)
-    fmt = a.format or ("npy" if out.suffix.lower() == ".npy" else "png")
-    model = load(a.model_dir, device=a.device)
-    extra = {}
-    if a.label is not None:
-        if not model.conditional:
-            raise GankitError(f"{model.cfg.name} is not conditional: it takes no --label")
-        extra["label"] = a.label
-    images = model.sample(a.n, seed=a.seed, **extra)
-    if not model.info.is_image:
-        if fmt == "png":
-            from .images import scatter
-
-            save_png(scatter(images), out)
-        else:
-            np.save(out, images.numpy())
-        print(out)
-        return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npy":
-        np.save(out, to_uint8(images))  # (N, H, W, C) uint8, the layout image libraries expect
-    else:
-        save_png(grid(images), out)
-    print(out)
+    print(sample_to_file(load(a.model_dir, device=a.device), a.out, a.n, a.seed, a.label, a.format))
     return 0
 
 
 def _translate(a) -> int:
-    from .api import load
-    from .errors import GankitError
-    from .translate import translate_files
+    from .modelio import load
+    from .tasks import require
+    from .tasks.translate import choose_targets, set_test_mode, translate_files
 
-    if a.batch_size < 1:
-        raise GankitError("--batch-size must be at least 1")
     model = load(a.model_dir, device=a.device)
-    if not model.translation:
-        raise GankitError(f"{model.cfg.name} does not translate images; use 'gankit sample'")
+    require(model, "translate")
     if a.test_mode:
-        model.set_test_mode(a.test_mode)
-    targets = None
-    if a.all_domains:
-        if a.attrs or a.domain:
-            raise GankitError("--all-domains translates to every domain: leave out --attrs and --domain")
-        targets = model.all_targets()
-    elif a.attrs or a.domain:
-        targets = [("", model.parse_target(a.attrs, a.domain))]
+        set_test_mode(model, a.test_mode)
+    targets = choose_targets(model, a.attrs, a.domain, a.all_domains)
     written = translate_files(model, a.inputs, a.out, a.direction, a.grid, a.batch_size, a.seed,
                               progress=not a.quiet, targets=targets)
     print(f"{len(written)} images written to {a.out}" + (f"; grid: {a.grid}" if a.grid else ""))
@@ -270,12 +247,9 @@ def _translate(a) -> int:
 
 
 def _encode(a) -> int:
-    from .api import load
-    from .encode import encode_files
-    from .errors import GankitError
+    from .modelio import load
+    from .tasks.encode import encode_files
 
-    if a.batch_size < 1:
-        raise GankitError("--batch-size must be at least 1")
     model = load(a.model_dir, device=a.device)
     files, codes = encode_files(model, a.inputs, a.out, a.reconstruct, a.batch_size, progress=not a.quiet)
     print(f"{len(files)} images encoded to {a.out} ({codes.shape[1]} codes each)"
@@ -284,8 +258,8 @@ def _encode(a) -> int:
 
 
 def _explore(a) -> int:
-    from .api import load
-    from .encode import explore
+    from .modelio import load
+    from .tasks.encode import explore
 
     model = load(a.model_dir, device=a.device)
     print(explore(model, a.code, a.out, a.range[0], a.range[1], a.steps, a.n, a.seed))
@@ -293,12 +267,9 @@ def _explore(a) -> int:
 
 
 def _score(a) -> int:
-    from .api import load
-    from .errors import GankitError
-    from .score import score_files
+    from .modelio import load
+    from .tasks.score import score_files
 
-    if a.batch_size < 1:
-        raise GankitError("--batch-size must be at least 1")
     model = load(a.model_dir, device=a.device)
     files, scores, threshold = score_files(model, a.inputs, a.out, a.scorer, a.maps, a.calibrate, a.quantile,
                                            a.batch_size, a.seed, progress=not a.quiet)
@@ -308,12 +279,9 @@ def _score(a) -> int:
 
 
 def _classify(a) -> int:
-    from .api import load
-    from .classify import classify_files
-    from .errors import GankitError
+    from .modelio import load
+    from .tasks.classify import classify_files
 
-    if a.batch_size < 1:
-        raise GankitError("--batch-size must be at least 1")
     files, _ = classify_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.batch_size,
                               progress=not a.quiet)
     print(f"{len(files)} images classified to {a.out}")
@@ -321,18 +289,18 @@ def _classify(a) -> int:
 
 
 def _export(a) -> int:
-    from .api import export
+    from .modelio import export
 
     print(export(a.run_dir, a.out))
     return 0
 
 
 def _evaluate(a) -> int:
-    from .errors import GankitError
+    from .errors import ArgumentError
     from .evaluate import evaluate
 
     if a.n < 2:
-        raise GankitError("--n must be at least 2")
+        raise ArgumentError("n", "must be at least 2")
     evaluate(a.run_dir, n=a.n, seed=a.seed, out=a.out)
     return 0
 
@@ -381,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except GankitError as e:
-        print(f"gankit {args.command}: error: {e}", file=sys.stderr)
+        print(f"gankit {args.command}: error: {_worded(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
@@ -391,6 +359,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         _leave_process_group()
+
+
+# The library's argument names that the CLI spells differently.
+FLAGS = {"target": "--attrs/--domain", "range": "--range", "label": "--label"}
+# The command that serves each task.
+TASK_COMMANDS = {"sample": "sample", "translate": "translate", "encode": "encode", "explore": "explore",
+                 "score": "score", "classify": "classify"}
+
+
+def _worded(e: Exception) -> str:
+    """A library error in the CLI's words: arguments as flags, and for a job the model does not do, the systems
+    that do it."""
+    from .errors import ArgumentError, TaskError
+
+    if isinstance(e, ArgumentError):
+        return f"{FLAGS.get(e.name, '--' + e.name.replace('_', '-'))} {e.problem}"
+    if isinstance(e, TaskError):
+        from .registry import MODELS
+
+        serving = [name for name in MODELS.names() if e.task in MODELS.get(name).tasks]
+        return f"{e}; 'gankit {TASK_COMMANDS[e.task]}' serves {', '.join(serving)}" if serving else str(e)
+    return str(e)
 
 
 def _leave_process_group() -> None:

@@ -43,3 +43,28 @@ def unknown(kind: str, name: str, choices: Iterable[str]) -> str:
 
 class TrainingError(GankitError):
     """A run stopped for a reason the user can act on (divergence, a full disk); its checkpoints are intact."""
+
+
+# What each job is called in a sentence ("dcgan does not translate images").
+TASK_VERBS = {"sample": "draw samples", "translate": "translate images", "encode": "encode images",
+              "explore": "have named latent codes to explore", "score": "score anomalies",
+              "classify": "classify images"}
+
+
+class TaskError(GankitError):
+    """A model was asked for a job it does not declare (`model.tasks`). Callers that know which systems do that
+    job (the CLI) add it."""
+
+    def __init__(self, model: str, task: str, tasks: Iterable[str] = ()):
+        self.model, self.task, self.tasks = model, task, tuple(tasks)
+        can = f" (it can: {', '.join(self.tasks)})" if self.tasks else ""
+        super().__init__(f"{model} does not {TASK_VERBS.get(task, task)}{can}")
+
+
+class ArgumentError(GankitError):
+    """A bad value for a named argument of a library call. Its text names the argument as the Python API spells it
+    (`label`); the CLI words it with its flag (`--label`)."""
+
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        super().__init__(f"{name} {problem}")

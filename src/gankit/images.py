@@ -74,3 +74,10 @@ def heat(x: torch.Tensor) -> torch.Tensor:
     brightest residuals stand out at a glance."""
     x = x.clamp(0, 1)
     return torch.cat([(3 * x).clamp(0, 1), (3 * x - 1).clamp(0, 1), (3 * x - 2).clamp(0, 1)], 1)
+
+
+def columns(*images: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Image batches of equal size side by side, row i holding image i of each (grayscale ones shown as RGB when
+    any is in colour): a sample grid and its row length."""
+    channels = max(x.shape[1] for x in images)
+    return torch.stack([x.expand(-1, channels, -1, -1) for x in images], 1).flatten(0, 1), len(images)

@@ -4,10 +4,9 @@ import numpy as np
 import torch
 
 from gankit.config import DataConfig
-from gankit.data import load_dataset
+from gankit.data import DataInfo, load_dataset
 from gankit.data.transforms import fit_box, fit_uint8
-from gankit.encode import to_model_input
-from gankit.models.base import DataInfo
+from gankit.tasks.files import to_model_input
 
 from .test_idx import idx_bytes
 

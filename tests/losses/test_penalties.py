@@ -36,7 +36,7 @@ def test_clipping_keeps_weights_within_c():
 def test_gradient_penalty_with_fp16_loss_scaling_matches_the_unscaled_one():
     """The fp16 recipe scales D's outputs before the inner gradient and unscales after: same penalty, same
     weight gradient (up to rounding), and the scaled path really ran (the scaler holds a scale above 1)."""
-    from gankit.train.precision import Precision
+    from gankit.runtime.precision import Precision
 
     torch.manual_seed(0)
     critic = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1))

@@ -58,10 +58,9 @@ def test_sample_grid_shows_samples_then_reconstructions():
     model = make().eval()
     batch = {"x": torch.rand(8, 1, 16, 16) * 2 - 1}
     with torch.no_grad():
-        images, nrow = model.sample_grid(64, torch.Generator().manual_seed(0), model.G, batch=batch)
+        images, nrow = model.sample_grid(64, torch.Generator().manual_seed(0), model.G, lambda: batch)
     assert nrow == 8 and images.shape == (64, 1, 16, 16)
     assert torch.equal(images[48], batch["x"][0]) and torch.equal(images[50], batch["x"][1])  # x, G(E(x)) pairs
-    assert model.sample_grid(16, None, model.G)[0].shape == (16, 1, 16, 16)
 
 
 def test_vector_data_is_refused():

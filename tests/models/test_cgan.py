@@ -6,6 +6,7 @@ from gankit.config import resolve_config
 from gankit.errors import ConfigError, GankitError
 from gankit.models import DataInfo
 from gankit.models.cgan import CGAN
+from gankit.trained import Model
 
 
 def make():
@@ -25,11 +26,11 @@ def test_label_reaches_both_players():
 
 
 def test_sample_by_label_and_grid_rows():
-    model = make()
+    model = Model(make())
     assert model.sample(3, seed=0, label=4).shape == (3, 1, 16, 16)
     with pytest.raises(GankitError, match="between 0 and 9"):
         model.sample(3, label=10)
-    images, cols = model.sample_grid(40, torch.Generator().manual_seed(0), model.G)
+    images, cols = model.sample_grid(40, torch.Generator().manual_seed(0), model.G, None)
     assert cols == 4 and images.shape[0] == 40  # ten rows (one per class) of four
 
 

@@ -6,6 +6,7 @@ from gankit.config import resolve_config
 from gankit.errors import ConfigError, GankitError
 from gankit.models import DataInfo
 from gankit.models.infogan import InfoGAN
+from gankit.trained import Model
 
 from ..conftest import TINY
 
@@ -113,7 +114,7 @@ def test_explore_varies_only_the_code_asked():
 
 
 def test_encode_and_decode():
-    model = make(cat_codes=[4], cont_codes=2).eval()
+    model = Model(make(cat_codes=[4], cont_codes=2).eval())
     codes = model.encode(torch.rand(5, 1, 20, 20))  # another size: resized to the model's
     assert codes.shape == (5, 3)
     assert torch.equal(codes[:, 0], codes[:, 0].round()) and 0 <= codes[:, 0].min() and codes[:, 0].max() < 4

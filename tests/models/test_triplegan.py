@@ -22,7 +22,7 @@ def test_c_outputs_a_distribution_and_g_draws_by_label():
     p = model.classify_batch(torch.rand(5, 1, 16, 16) * 2 - 1)
     assert p.shape == (5, 4) and (p >= 0).all() and torch.allclose(p.sum(1), torch.ones(5))
     assert model.generate(6, label=2).shape == (6, 1, 16, 16)
-    images, cols = model.sample_grid(16, None, model.G)
+    images, cols = model.sample_grid(16, None, model.G, None)
     assert images.shape == (16, 1, 16, 16) and cols == 4
 
 

@@ -71,9 +71,9 @@ def test_compile_falls_back_to_eager_with_a_warning_when_it_cannot_work(tmp_path
 
 
 def test_compile_skips_networks_the_model_marks_with_the_reason(monkeypatch):
-    from gankit.api import build_model
     from gankit.config import resolve_config
     from gankit.data import load_dataset
+    from gankit.modelio import build_model
 
     monkeypatch.setattr(performance, "compile_problem", lambda device: None)
     compiled = []

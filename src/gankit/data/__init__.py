@@ -9,8 +9,11 @@ from ..errors import DataError
 from ..registry import DATASETS
 from . import attributes, builtin, demos, folder, mixtures, pairs  # noqa: F401  (registers the datasets)
 from .folder import ImageFolder
+from .info import Batch, DataInfo
 from .stream import BatchStream
 from .tensors import TensorImages
+
+__all__ = ["Batch", "BatchStream", "DataInfo", "ImageFolder", "TensorImages", "load_dataset"]
 
 
 def load_dataset(cfg: DataConfig) -> TensorImages | ImageFolder:

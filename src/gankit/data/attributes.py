@@ -28,9 +28,9 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import DataError, did_you_mean
-from ..models.base import DataInfo
 from ..registry import DATASETS
 from .folder import SkipsLateFailures, scan_images
+from .info import DataInfo
 from .pairs import Geometry
 from .transforms import to_mode
 

@@ -23,9 +23,9 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import DataError
-from ..models.base import DataInfo
 from ..registry import DATASETS
 from .folder import scan_images, visible_files
+from .info import DataInfo
 from .tensors import TensorImages
 from .transforms import resize_shorter, to_mode
 

@@ -19,8 +19,8 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import DataError
-from ..models.base import DataInfo
 from ..registry import DATASETS
+from .info import DataInfo
 from .transforms import crop_box, pil_to_tensor, resize_shorter, to_mode
 
 

@@ -13,8 +13,8 @@ import torch
 
 from ..config import DataConfig
 from ..errors import DataError
-from ..models.base import Batch, DataInfo
 from ..registry import DATASETS
+from .info import Batch, DataInfo
 
 
 class Mixture:

@@ -19,9 +19,9 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import DataError
-from ..models.base import DataInfo
 from ..registry import DATASETS
 from .folder import SkipsLateFailures, guess_channels, scan_images, visible_files
+from .info import DataInfo
 from .transforms import crop_box, pil_to_tensor, to_mode
 
 # The papers' sizes for photos: resize to 286, random 256 crop, random flips.

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import torch
 
-from ..models.base import Batch
 from .folder import ImageFolder
+from .info import Batch
 from .mixtures import Mixture
 from .pairs import PairedFolder, UnpairedFolder
 from .tensors import TensorImages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import DataError
-from ..models.base import Batch, DataInfo
+from .info import Batch, DataInfo
 from .transforms import fit_uint8, uint8_to_unit
 
 # The labelled subset of a semi-supervised set is part of the data's definition, not of a run: one fixed seed.

@@ -15,6 +15,6 @@ from . import (  # noqa: F401  (registers the systems)
     wgan,
     wgan_gp,
 )
-from .base import AdamNetsConfig, Batch, DataInfo, GANModel, NetsConfig, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel, NetsConfig
 
-__all__ = ["AdamNetsConfig", "Batch", "DataInfo", "GANModel", "NetsConfig", "frozen"]
+__all__ = ["AdamNetsConfig", "Batch", "DataInfo", "GANModel", "NetsConfig"]

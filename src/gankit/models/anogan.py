@@ -26,9 +26,9 @@ import torch
 
 from ..errors import ConfigError, GankitError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
-from ..nn import ConvEncoder, make_discriminator, make_generator
+from ..nn import ConvEncoder, frozen, inference, make_discriminator, make_generator
 from ..registry import MODELS
-from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen, inference
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
@@ -50,7 +50,7 @@ class AnoGANConfig(AdamNetsConfig):
 @MODELS.register("anogan")
 class AnoGAN(GANModel):
     Config = AnoGANConfig
-    scores_anomalies = True
+    tasks = ("sample", "score")
 
     def __init__(self, cfg: AnoGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

@@ -25,10 +25,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..images import columns
 from ..losses.adversarial import bce_discriminator_loss
-from ..nn import ConvEncoder, FCConvGenerator, MLPEncoder, MLPImageGenerator
+from ..nn import ConvEncoder, FCConvGenerator, MLPEncoder, MLPImageGenerator, frozen
 from ..registry import MODELS
-from .base import AdamConfig, Batch, DataInfo, GANModel, columns, frozen
+from .base import AdamConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
@@ -66,8 +67,7 @@ class JointDiscriminator(nn.Module):
 @MODELS.register("bigan")
 class BiGAN(GANModel):
     Config = BiGANConfig
-    encodes = True
-    display_data = True
+    tasks = ("sample", "encode")
 
     def __init__(self, cfg: BiGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)
@@ -124,12 +124,10 @@ class BiGAN(GANModel):
         z = torch.rand(n, self.cfg.z_dim, generator=generator or self.noise, device=self.device) * 2 - 1
         return (G or self.G)(z)
 
-    def sample_grid(self, n, generator, G, batch: Batch | None = None):
+    def sample_grid(self, n, generator, G, data):
         """Samples G(z), then pairs of training images and their reconstructions G(E(x)), 8 to a row."""
         samples = self.generate(n, generator, G)
-        if batch is None:
-            return samples, None
-        x = batch["x"]
+        x = data()["x"]
         pairs, _ = columns(x, self.decode_batch(self.encode_batch(x), G))
         return torch.cat([samples[:max(8, n - len(pairs)) // 8 * 8], pairs]), 8
 

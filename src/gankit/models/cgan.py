@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
-from ..nn import make_discriminator, make_generator
+from ..nn import frozen, make_discriminator, make_generator
 from ..registry import MODELS
-from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
+from .base import AdamNetsConfig, Batch, ByLabel, DataInfo, GANModel
 
 
 @dataclass
@@ -32,9 +32,8 @@ class CGANConfig(AdamNetsConfig):
 
 
 @MODELS.register("cgan")
-class CGAN(GANModel):
+class CGAN(ByLabel, GANModel):
     Config = CGANConfig
-    conditional = True
 
     def __init__(self, cfg: CGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

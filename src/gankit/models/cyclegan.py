@@ -27,16 +27,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, GankitError
+from ..images import columns
 from ..losses.adversarial import (
     bce_discriminator_loss,
     ls_discriminator_loss,
     ls_generator_loss,
     nonsaturating_generator_loss,
 )
-from ..nn import PatchDiscriminator, ResnetGenerator, check_patch_size
+from ..nn import PatchDiscriminator, ResnetGenerator, check_patch_size, frozen
 from ..registry import MODELS
 from ..train.buffers import ImagePool
-from .base import AdamConfig, Batch, DataInfo, GANModel, columns, frozen
+from .base import AdamConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
@@ -64,7 +65,7 @@ class CycleGANConfig(AdamConfig):
 @MODELS.register("cyclegan")
 class CycleGAN(GANModel):
     Config = CycleGANConfig
-    translation = True
+    tasks = ("translate",)
     ema_target = None  # two generators; an EMA of one of them would be half a model
 
     def __init__(self, cfg: CycleGANConfig, info: DataInfo, init_seed: int = 0):
@@ -146,10 +147,9 @@ class CycleGAN(GANModel):
         G = self.G_AB if direction == "AtoB" else self.G_BA
         return G, G.multiple
 
-    def sample_grid(self, n, generator, G, batch: Batch | None = None):
+    def sample_grid(self, n, generator, G, data):
         """Rows of (A, G_AB(A), G_BA(G_AB(A)), B, G_BA(B), G_AB(G_BA(B))) for fixed training images."""
-        if batch is None:
-            raise ConfigError("cyclegan draws no samples from noise: it translates images (gankit translate)")
+        batch = data()
         A, B = batch["A"], batch["B"]
         fake_B, fake_A = self.G_AB(A), self.G_BA(B)
         return columns(A, fake_B, self.G_BA(fake_B), B, fake_A, self.G_AB(fake_A))

@@ -19,9 +19,9 @@ import torch
 
 from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, minimax_generator_loss, nonsaturating_generator_loss
-from ..nn import make_discriminator, make_generator, packed
+from ..nn import frozen, make_discriminator, make_generator, packed
 from ..registry import MODELS
-from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel
 
 
 @dataclass

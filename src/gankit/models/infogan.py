@@ -30,9 +30,9 @@ from torch import nn
 from ..errors import ConfigError, GankitError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
 from ..losses.information import categorical_code_loss, gaussian_code_loss
-from ..nn import ConvEncoder, FCConvGenerator
+from ..nn import ConvEncoder, FCConvGenerator, frozen
 from ..registry import MODELS
-from .base import AdamConfig, Batch, DataInfo, GANModel, frozen
+from .base import AdamConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
@@ -68,7 +68,7 @@ class InfoGANConfig(AdamConfig):
 @MODELS.register("infogan")
 class InfoGAN(GANModel):
     Config = InfoGANConfig
-    encodes = True
+    tasks = ("sample", "encode", "explore")
 
     def __init__(self, cfg: InfoGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)
@@ -153,7 +153,7 @@ class InfoGAN(GANModel):
         z, cat, cont = self.draw(n, lambda k, d: torch.rand(k, d, generator=g, device=self.device))
         return (G or self.G)(self.latent(z, cat, cont))
 
-    def sample_grid(self, n, generator, G):
+    def sample_grid(self, n, generator, G, data):
         """The first categorical code's traversal (one row per category, the noise fixed down each column), or
         random samples when there is none."""
         if not self.K:

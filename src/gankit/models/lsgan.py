@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 import torch
 
 from ..losses.adversarial import ls_discriminator_loss, ls_generator_loss
-from ..nn import make_discriminator, make_generator
+from ..nn import frozen, make_discriminator, make_generator
 from ..registry import MODELS
-from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel
 
 
 @dataclass

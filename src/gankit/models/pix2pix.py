@@ -30,15 +30,16 @@ from torch import nn
 
 from ..config import from_dict
 from ..errors import ConfigError, GankitError
+from ..images import columns
 from ..losses.adversarial import (
     bce_discriminator_loss,
     ls_discriminator_loss,
     ls_generator_loss,
     nonsaturating_generator_loss,
 )
-from ..nn import PatchDiscriminator, UNetGenerator, check_patch_size
+from ..nn import PatchDiscriminator, UNetGenerator, check_patch_size, frozen, inference
 from ..registry import MODELS
-from .base import AdamConfig, Batch, DataInfo, GANModel, columns, frozen
+from .base import AdamConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
@@ -70,7 +71,7 @@ def unet_depth(img_size: int, depth: int | None) -> int:
 @MODELS.register("pix2pix")
 class Pix2Pix(GANModel):
     Config = Pix2PixConfig
-    translation = True
+    tasks = ("translate",)
 
     def __init__(self, cfg: Pix2PixConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)
@@ -128,21 +129,50 @@ class Pix2Pix(GANModel):
         if direction != "AtoB":
             raise ConfigError("pix2pix translates one way, from the input domain it was trained on (A; with "
                               "data.direction=BtoA that was the B folder): use --direction AtoB")
-        return self.G, self.G.multiple
-
-    def inference_mode(self) -> str:
-        """'paper': dropout on and per-image normalisation statistics, one image per forward; 'eval': eval()."""
-        return self.cfg.test_mode
+        return (PaperTestMode(self.G) if self.cfg.test_mode == "paper" else self.G), self.G.multiple
 
     def set_test_mode(self, mode: str) -> None:
         # Checked by the config's own rules (the field's Literal), not a second list of the choices.
         self.cfg.test_mode = from_dict(type(self.cfg), {"test_mode": mode}, "model").test_mode
 
-    def sample_grid(self, n, generator, G, batch: Batch | None = None):
-        """Rows of (input, output, target) for fixed training pairs."""
-        if batch is None:
-            raise ConfigError("pix2pix draws no samples from noise: it translates images (gankit translate)")
-        from ..translate import run_translator
-
+    def sample_grid(self, n, generator, G, data):
+        """Rows of (input, output, target) for fixed training pairs, in the test mode `gankit translate` will use
+        (its dropout drawn from seed 0, as translate's default)."""
+        batch = data()
         A, B = batch["A"], batch["B"]
-        return columns(A, run_translator(self, A), B)  # in the test mode `gankit translate` will use
+        net, _ = self.translator()
+        with torch.random.fork_rng(devices=[A.device] if A.device.type == "cuda" else []), inference(net):
+            torch.manual_seed(0)
+            return columns(A, net(A), B)
+
+
+class PaperTestMode(nn.Module):
+    """pix2pix's G as the paper runs it at test time (Isola et al. 2017, section 3.3): dropout on, and batch norm
+    with each image's own statistics (one image per forward). The running statistics are left untouched. This is
+    what `translator()` returns in model.test_mode=paper; its eval()/train() leave G's modes to the forward."""
+
+    def __init__(self, G: nn.Module):
+        super().__init__()
+        self.G = G
+
+    def train(self, mode: bool = True) -> PaperTestMode:
+        self.training = mode
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        norms = [m for m in self.G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+                 for m in norms]
+        was_training = self.G.training
+        self.G.train()
+        for m in norms:
+            m.momentum = 0.0
+        try:
+            with torch.no_grad():
+                return torch.cat([self.G(x[i:i + 1]) for i in range(len(x))])
+        finally:
+            for m, (momentum, tracked) in zip(norms, saved):
+                m.momentum = momentum
+                if tracked is not None:
+                    m.num_batches_tracked.copy_(tracked)
+            self.G.train(was_training)

@@ -36,12 +36,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, GankitError
+from ..images import columns
 from ..losses.adversarial import wasserstein_critic_loss, wasserstein_generator_loss
 from ..losses.classification import attribute_loss, attribute_predictions
 from ..losses.penalties import gradient_penalty
-from ..nn import ResnetGenerator
+from ..nn import ResnetGenerator, frozen, inference
 from ..registry import MODELS
-from .base import AdamConfig, Batch, DataInfo, GANModel, columns, frozen, inference
+from .base import AdamConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
@@ -112,7 +113,7 @@ def label_layout(info: DataInfo) -> tuple[list[str], list[list[int]], list[int]]
 @MODELS.register("stargan")
 class StarGAN(GANModel):
     Config = StarGANConfig
-    translation = True
+    tasks = ("translate",)
     ema_target = None  # the sample grid translates training images with the trained G
     no_compile = {"D": "its gradient penalty needs a double backward, which compiled graphs do not support"}
 
@@ -247,6 +248,11 @@ class StarGAN(GANModel):
         targets += [(f"{name}-flipped", {name: "flip"}) for j, name in enumerate(self.attrs) if j not in grouped]
         return targets
 
+    def predict_attributes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What D_cls reads in images x in [-1, 1]: per label name, (N,) 0/1 (one-of-N groups: their argmax)."""
+        pred = attribute_predictions(self.D.classify(x), self.groups)
+        return {name: pred[:, j] for j, name in enumerate(self.attrs)}
+
     def passes(self, x: torch.Tensor, target: dict[str, Any]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The (labels, mask) of each pass that takes x to `target`: one per dataset the target touches. A dataset's
         labels not named in the target keep what D_cls reads in x; a group member set to 1 clears the others."""
@@ -284,11 +290,9 @@ class StarGAN(GANModel):
             raise GankitError("stargan needs a target: --attrs name=1,..., --domain NAME or --all-domains")
         return Retargeted(self, target), self.G.multiple
 
-    def sample_grid(self, n, generator, G, batch: Batch | None = None):
+    def sample_grid(self, n, generator, G, data):
         """Rows of fixed training images: the image, then its translation to every domain."""
-        if batch is None:
-            raise ConfigError("stargan draws no samples from noise: it translates images (gankit translate)")
-        x = batch["x"]
+        x = data()["x"]
         return columns(x, *(self.retarget(x, target) for _, target in self.all_targets()))
 
 

@@ -46,10 +46,10 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator_loss
 from ..losses.information import categorical_code_loss
-from ..nn import UnitNormLinear
+from ..nn import UnitNormLinear, frozen
 from ..registry import MODELS
 from ..train.ema import average_into
-from .base import AdamConfig, Batch, DataInfo, GANModel, frozen
+from .base import AdamConfig, Batch, ByLabel, DataInfo, GANModel
 
 
 @dataclass
@@ -182,10 +182,9 @@ def imbalance(logits: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register("triplegan")
-class TripleGAN(GANModel):
+class TripleGAN(ByLabel, GANModel):
     Config = TripleGANConfig
-    conditional = True
-    classifies = True
+    tasks = ("sample", "classify")
 
     def __init__(self, cfg: TripleGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

@@ -19,9 +19,9 @@ import torch
 
 from ..losses.adversarial import wasserstein_critic_loss, wasserstein_generator_loss
 from ..losses.penalties import clip_weights
-from ..nn import make_discriminator, make_generator
+from ..nn import frozen, make_discriminator, make_generator
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel, NetsConfig, frozen
+from .base import Batch, DataInfo, GANModel, NetsConfig
 
 
 @dataclass

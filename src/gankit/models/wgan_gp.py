@@ -18,9 +18,9 @@ import torch
 
 from ..losses.adversarial import wasserstein_critic_loss, wasserstein_generator_loss
 from ..losses.penalties import gradient_penalty
-from ..nn import make_discriminator, make_generator
+from ..nn import frozen, make_discriminator, make_generator
 from ..registry import MODELS
-from .base import AdamNetsConfig, Batch, DataInfo, GANModel, frozen
+from .base import AdamNetsConfig, Batch, DataInfo, GANModel
 
 
 @dataclass

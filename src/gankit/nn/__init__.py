@@ -6,8 +6,9 @@ from .encoders import ConvEncoder
 from .generators import DCGANGenerator, FCConvGenerator, ResnetGenerator, UNetGenerator
 from .init import dcgan_init
 from .mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, MLPImageGenerator, UnitNormLinear
+from .modes import frozen, inference, pad_to_multiple
 
 __all__ = ["ConvEncoder", "DCGANDiscriminator", "DCGANGenerator", "FCConvGenerator", "MLPDiscriminator",
            "MLPEncoder", "MLPGenerator", "MLPImageGenerator", "PatchDiscriminator", "ResnetGenerator",
-           "UNetGenerator", "UnitNormLinear", "check_patch_size", "dcgan_init", "make_discriminator",
-           "make_generator", "packed", "receptive_field"]
+           "UNetGenerator", "UnitNormLinear", "check_patch_size", "dcgan_init", "frozen", "inference",
+           "make_discriminator", "make_generator", "packed", "pad_to_multiple", "receptive_field"]

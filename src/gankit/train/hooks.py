@@ -9,24 +9,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from ..images import grid, save_png, scatter
+from .trainer import Hook
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
-
-
-class Hook:
-    def start(self, tr: Trainer) -> None: ...
-    def step(self, tr: Trainer) -> None: ...
-    def log(self, tr: Trainer, values: dict[str, float]) -> None: ...
-    def end(self, tr: Trainer, status: str) -> None: ...
-    def rewind(self, tr: Trainer) -> None:
-        """The trainer went back to an earlier step (a divergence rollback): forget what came after it."""
+__all__ = ["Checkpoints", "Evaluation", "Hook", "ProgressBar", "SampleGrids", "StatsFile", "drop_rows_after"]
 
 
 class ProgressBar(Hook):
@@ -129,12 +121,15 @@ class SampleGrids(Hook):
 
 
 class Evaluation(Hook):
-    """Metrics (see gankit.evaluate) every `every` steps into metrics.jsonl and TensorBoard, so a loss curve
-    can be set against sample quality. Rows past the resumed step are dropped, as for stats.jsonl."""
+    """Metrics every `every` steps into metrics.jsonl and TensorBoard, so a loss curve can be set against sample
+    quality. `make_evaluator(data_cfg, model, progress)` builds the evaluator once, at the first evaluation (whoever
+    builds the hooks gives it: gankit.evaluate.make_evaluator). Rows past the resumed step are dropped, as for
+    stats.jsonl."""
 
-    def __init__(self, run_dir: Path, every: int, n: int, seed: int):
+    def __init__(self, run_dir: Path, every: int, n: int, seed: int, make_evaluator: Callable[..., Any]):
         self.path = run_dir / "metrics.jsonl"
         self.every, self.n, self.seed = every, n, seed
+        self.make_evaluator = make_evaluator
         self.evaluator = None
 
     def start(self, tr):
@@ -146,10 +141,8 @@ class Evaluation(Hook):
     def step(self, tr):
         if tr.step % self.every:
             return
-        from ..evaluate import make_evaluator
-
         if self.evaluator is None:
-            self.evaluator = make_evaluator(tr.cfg.data, tr.model, progress=False)
+            self.evaluator = self.make_evaluator(tr.cfg.data, tr.model, progress=False)
         G = tr.ema.copy if tr.ema else None
         metrics = self.evaluator(tr.model, n=self.n, seed=self.seed, G=G)
         row = {"step": tr.step, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}

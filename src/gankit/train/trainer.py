@@ -6,6 +6,7 @@ statistics, signals, checkpoints and their exact restoration. The models own the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import signal
@@ -24,17 +25,30 @@ from ..data import BatchStream
 from ..data.stream import collate, mix
 from ..data.transforms import to_model_range
 from ..errors import CheckpointError, TrainingError
-from ..models.base import GANModel, inference
+from ..models.base import GANModel
+from ..nn import inference
+from ..runtime import StepTools
+from ..runtime.distributed import SINGLE, Dist
+from ..runtime.precision import Precision
 from . import checkpoint
-from .distributed import SINGLE, Dist
 from .ema import EMA
-from .hooks import Hook
 from .performance import compile_networks, to_channels_last
-from .precision import Precision
 
 # Under several processes a stop request (SIGINT/SIGTERM) is agreed on every this many steps: all processes
 # must stop at the same step, and asking costs a collective.
 STOP_CHECK_EVERY = 10
+
+
+class Hook:
+    """What happens around the training step (gankit/train/hooks.py): a hook sees the trainer after each step, at
+    each logging point with the interval's mean values, and at the start and end. Hooks never touch the maths."""
+
+    def start(self, tr: Trainer) -> None: ...
+    def step(self, tr: Trainer) -> None: ...
+    def log(self, tr: Trainer, values: dict[str, float]) -> None: ...
+    def end(self, tr: Trainer, status: str) -> None: ...
+    def rewind(self, tr: Trainer) -> None:
+        """The trainer went back to an earlier step (a divergence rollback): forget what came after it."""
 
 
 class Diverged(Exception):
@@ -52,8 +66,7 @@ class Trainer:
         self.step = 0
         self.last_checkpoint_step = -1
         t = cfg.train
-        model.precision = Precision(t.precision, device)
-        model.dist = dist
+        model.tools = StepTools(Precision(t.precision, device), dist)
         if t.sync_bn and dist.active:  # before the optimizers: conversion swaps modules (parameters stay)
             for name, net in list(model.named_children()):
                 setattr(model, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(net))
@@ -146,17 +159,12 @@ class Trainer:
     # ---------------------------------------------------------------------------------------- use
 
     def fixed_samples(self, n: int, seed: int) -> tuple[torch.Tensor, int | None]:
-        """Samples for display from the same noise every time (EMA weights when there are some), and the
-        grid's row length. Translation models translate the same training images every time instead."""
+        """The model's sample grid from the same noise and training images every time (EMA weights when there are
+        some), and the grid's row length."""
         model = self.model
-        if model.translation:
-            with inference(model):
-                images, nrow = model.sample_grid(n, None, None, batch=self.display_batch(n, seed))
-            return model.for_display(images), nrow
-        G = self.ema.copy if self.ema else getattr(model, model.ema_target)
-        shown = {"batch": self.display_batch(n, seed)} if model.display_data else {}
-        with inference(model), inference(G):
-            images, nrow = model.sample_grid(n, model.seeded(seed), G, **shown)
+        G = self.ema.copy if self.ema else getattr(model, model.ema_target) if model.ema_target else None
+        with inference(model), inference(G) if G is not None else contextlib.nullcontext():
+            images, nrow = model.sample_grid(n, model.seeded(seed), G, lambda: self.display_batch(n, seed))
         return model.for_display(images), nrow
 
     def display_batch(self, n: int, seed: int) -> dict[str, torch.Tensor]:

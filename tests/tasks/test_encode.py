@@ -11,7 +11,7 @@ from PIL import Image
 import gankit
 from gankit.cli import main
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +79,12 @@ def test_explore_grid_sizes(runs, tmp_path):
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["encode", "{dcgan}", "{pics}", "--out", "x.npy"], "dcgan has no encoder"),
+    (["encode", "{dcgan}", "{pics}", "--out", "x.npy"], "dcgan does not encode images"),
     (["encode", "{bigan}", "{pics}", "--out", "x.txt"], "must end in .npy or .csv"),
     (["encode", "{bigan}", "{pics}", "--out", "x.npy", "--reconstruct", "r.jpg"], "PNG grid"),
     (["encode", "{bigan}", "/nonexistent/*.png", "--out", "x.npy"], "no such file or folder"),
-    (["encode", "{bigan}", "{pics}", "--out", "x.npy", "--batch-size", "0"], "--batch-size must be at least 1"),
-    (["explore", "{bigan}", "--code", "c1", "--out", "x.png"], "bigan has no named latent codes"),
+    (["encode", "{bigan}", "{pics}", "--out", "x.npy", "--batch-size", "0"], "--batch-size: must be at least 1"),
+    (["explore", "{bigan}", "--code", "c1", "--out", "x.png"], "bigan does not have named latent codes"),
     (["explore", "{infogan}", "--code", "c7", "--out", "x.png"], "unknown code 'c7'; infogan has c1, c2, c3"),
     (["explore", "{infogan}", "--code", "c2", "--range", "2", "-2", "--out", "x.png"], "low < high"),
     (["explore", "{infogan}", "--code", "c2", "--steps", "1", "--out", "x.png"], "--steps must be at least 2"),
@@ -111,7 +111,7 @@ def test_evaluate_adds_what_the_encoder_knows(runs, tmp_path, monkeypatch):
 
 
 def test_hostile_files_are_encoded_or_skipped_with_a_count(runs, tmp_path, capsys):
-    from .data.hostile import make_corpus
+    from ..data.hostile import make_corpus
 
     expected = make_corpus(tmp_path / "corpus")
     assert main(["encode", str(runs / "bigan"), str(tmp_path / "corpus"), "--out", str(tmp_path / "c.csv"),

@@ -12,7 +12,7 @@ from PIL import Image
 import gankit
 from gankit.cli import main
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,8 @@ def test_scores_threshold_and_maps(runs, pictures, tmp_path, scorer):
     assert rows[0] == ["file", "score", "anomaly"] and len(rows) == 5
     # the threshold is the 0.75 quantile of the normal images' scores, scored the same way
     model = gankit.load(runs / "anogan")
-    from gankit.score import load_images, score_tensor
+    from gankit.tasks.files import load_images
+    from gankit.tasks.score import score_tensor
 
     normal = sorted((pictures / "normal").iterdir())
     expected = np.quantile(score_tensor(model, load_images(model, normal), scorer)[0].numpy(), 0.75)
@@ -60,7 +61,8 @@ def test_scores_threshold_and_maps(runs, pictures, tmp_path, scorer):
 
 
 def test_scores_do_not_depend_on_the_batch_size(runs, pictures):
-    from gankit.score import load_images, score_tensor
+    from gankit.tasks.files import load_images
+    from gankit.tasks.score import score_tensor
 
     model = gankit.load(runs / "anogan")
     x = load_images(model, sorted((pictures / "normal").iterdir()))
@@ -83,7 +85,7 @@ def test_classify_csv(runs, pictures, tmp_path):
     (["score", "{anogan}", "{pics}", "--out", "s.txt"], "give a FILE.csv"),
     (["score", "{anogan}", "{pics}", "--out", "s.csv", "--quantile", "1.5"], "--quantile must be between 0 and 1"),
     (["score", "{anogan}", "{pics}", "--out", "s.csv", "--calibrate", "/nonexistent"], "no such file or folder"),
-    (["classify", "{anogan}", "{pics}", "--out", "c.csv"], "anogan has no classifier"),
+    (["classify", "{anogan}", "{pics}", "--out", "c.csv"], "anogan does not classify images"),
     (["classify", "{triplegan}", "{pics}", "--out", "c.json"], "give a FILE.csv"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, runs, pictures, tmp_path, monkeypatch, capsys):

@@ -6,22 +6,29 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-from .encode import image_files, load_images, to_model_input
-from .errors import GankitError
-from .images import grid, heat, save_png
-from .models.base import GANModel
+from ..errors import ArgumentError
+from ..images import grid, heat, save_png
+from ..nn import inference
+from . import require
+from .files import image_files, load_images, to_model_input
 
 
-def check_scorer(model: GANModel) -> None:
-    if not model.scores_anomalies:
-        raise GankitError(f"{model.cfg.name} does not score anomalies: 'gankit score' serves anogan")
+@runtime_checkable
+class Scorer(Protocol):
+    """A system that scores images as anomalous: (one score per image, the G(z) each was compared with), and where
+    each image differs from its G(z) as a map in [0, 1]."""
+
+    def anomaly_scores(self, x: torch.Tensor, scorer: str | None = None, z0: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def residual_map(self, x: torch.Tensor, rec: torch.Tensor) -> torch.Tensor: ...
 
 
-def score_tensor(model: GANModel, images: torch.Tensor, scorer: str | None = None, batch_size: int = 64,
+def score_tensor(model, images: torch.Tensor, scorer: str | None = None, batch_size: int = 64,
                  seed: int = 0, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Images in [0, 1] (any size, 1 or 3 channels) -> (scores (N,), the model-size inputs in [0, 1], and per image
     G(z) in [0, 1] with its residual map |x - G(z)| in [0, 1] as one more channel: (N, C + 1, S, S)), on the CPU.
@@ -29,7 +36,7 @@ def score_tensor(model: GANModel, images: torch.Tensor, scorer: str | None = Non
     in the list, not on the batch size."""
     from tqdm import tqdm
 
-    check_scorer(model)
+    require(model, "score")
     z0 = torch.randn(len(images), model.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
     scores, inputs, maps = [], [], []
     bar = tqdm(total=len(images), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
@@ -44,19 +51,19 @@ def score_tensor(model: GANModel, images: torch.Tensor, scorer: str | None = Non
     return torch.cat(scores), torch.cat(inputs), torch.cat(maps)
 
 
-def score_files(model: GANModel, inputs: list[str], out: str | Path, scorer: str | None = None,
+def score_files(model, inputs: list[str], out: str | Path, scorer: str | None = None,
                 maps: str | Path | None = None, calibrate: list[str] | None = None, quantile: float = 0.95,
                 batch_size: int = 64, seed: int = 0, progress: bool = True) -> tuple[list[Path], np.ndarray,
                                                                                     float | None]:
     """Score image files into a CSV (file, score[, anomaly]); returns the files, their scores and the threshold."""
-    check_scorer(model)
+    require(model, "score")
     out = Path(out)
     if out.suffix.lower() != ".csv":
-        raise GankitError(f"--out writes a CSV: give a FILE.csv, got {out.name}")
+        raise ArgumentError("out", f"writes a CSV: give a FILE.csv, got {out.name}")
     if not 0 < quantile < 1:
-        raise GankitError(f"--quantile must be between 0 and 1, got {quantile}")
+        raise ArgumentError("quantile", f"must be between 0 and 1, got {quantile}")
     if scorer not in (None, "encoder", "latent"):
-        raise GankitError(f"unknown scorer '{scorer}'; valid: encoder, latent")
+        raise ArgumentError("scorer", f"'{scorer}' is unknown; valid: encoder, latent")
     threshold = None
     if calibrate:
         normal = image_files(calibrate, "calibrate")
@@ -90,3 +97,27 @@ def _write_maps(files: list[Path], x: torch.Tensor, maps: torch.Tensor, folder: 
         c = image.shape[0]
         panels = torch.stack([image.expand(3, -1, -1), m[:c].expand(3, -1, -1), heat(m[c:][None])[0]])
         save_png(grid(panels, nrow=3, min_tile=128), folder / f"{name}.png")
+
+
+def score(model, images: torch.Tensor, scorer: str | None = None, batch_size: int = 64, seed: int = 0
+          ) -> torch.Tensor:
+    """Images in [0, 1] (any size, 1 or 3 channels) -> one anomaly score per image (higher: more anomalous)."""
+    return score_tensor(model, images, scorer, batch_size, seed)[0]
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+
+
+def evaluate(model, reference) -> dict[str, Any]:
+    """A run trained without some classes: how well the encoder scorer (one pass, f-AnoGAN) tells them apart in the
+    held-out split (AUROC, the left-out classes positive). Nothing for a run trained on every class."""
+    from sklearn.metrics import roc_auc_score
+
+    if not reference.data_cfg.exclude_classes:
+        return {}
+    x_test, y_test = reference.test_set()
+    with inference(model):
+        scores = torch.cat([model.anomaly_scores(part.to(model.device), "encoder")[0].float().cpu()
+                            for part in x_test.split(500)])
+    anomalous = np.isin(y_test, reference.data_cfg.exclude_classes)
+    return {"anomaly_auroc_encoder": float(roc_auc_score(anomalous, scores.numpy()))}

@@ -8,7 +8,7 @@ from PIL import Image
 import gankit
 from gankit.cli import main
 from gankit.errors import ConfigError
-from gankit.translate import pad_to_multiple
+from gankit.nn import pad_to_multiple
 
 SETTINGS = ["data.img_size=16", "data.load_size=16", "train.tensorboard=false", "train.sample_every=2",
             "model.base_channels=4", "model.d_base_channels=4", "model.n_layers=2"]
@@ -106,10 +106,10 @@ def test_globs_are_expanded(models, tmp_path):
     (["{p2p}", "{img}", "--out", "{out}", "--direction", "BtoA"], "pix2pix translates one way"),
     (["{p2p}", "{dir}", "--out", "{dir}"], "is also an input folder"),
     (["{p2p}", "{img}", "{img2}", "--out", "{out}"], "would both be written"),
-    (["{p2p}", "{img}", "--out", "{out}", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["{p2p}", "{img}", "--out", "{out}", "--batch-size", "0"], "--batch-size: must be at least 1"),
     (["{dcgan}", "{img}", "--out", "{out}"], "does not translate images"),
     (["{p2p}", "{img}", "--out", "{out}", "--attrs", "blond=1"], "pix2pix takes no target"),
-    (["{p2p}", "{img}", "--out", "{out}", "--all-domains"], "are for stargan"),
+    (["{p2p}", "{img}", "--out", "{out}", "--all-domains"], "is for multi-domain models (stargan)"),
     (["{cyc}", "{img}", "--out", "{out}", "--test-mode", "eval"], "--test-mode is for pix2pix"),
 ])
 def test_bad_translate_input_is_one_line_and_exit_2(models, tmp_path, capsys, args, fragment):
@@ -139,9 +139,9 @@ def test_padding_reflects_where_it_can_and_crops_back():
 
 
 def test_hostile_files_are_translated_or_skipped_with_a_count(models, tmp_path, capsys):
-    from gankit.translate import WRITABLE
+    from gankit.tasks.files import WRITABLE
 
-    from .data.hostile import make_corpus
+    from ..data.hostile import make_corpus
 
     root = tmp_path / "corpus"
     expected = make_corpus(root)

@@ -1,0 +1,54 @@
+"""A trained model as the Python API hands it out (`gankit.load`, `gankit.train(...).model`): the system's networks
+plus one method per job it declares, each a thin call into gankit/tasks/. Anything else (`model.cfg`, `model.G`,
+`model.info`, ...) is the system's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .models import GANModel
+from .tasks import classify, encode, sample, score, translate
+
+
+class Model:
+    """Wraps a system (a GANModel) for use. Calling a job the system does not declare is a TaskError."""
+
+    def __init__(self, system: GANModel):
+        object.__setattr__(self, "system", system)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.system, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.system, name, value)
+
+    def __repr__(self) -> str:
+        return f"Model({self.system.cfg.name}, tasks={self.system.tasks})"
+
+    def sample(self, n: int = 64, seed: int | None = None, label: int | None = None) -> torch.Tensor:
+        """n images as floats in [0, 1], (n, C, H, W) (2-D data: (n, D)); `label=` for label-conditioned systems."""
+        return sample.sample(self.system, n, seed=seed, label=label)
+
+    def translate(self, images: torch.Tensor, direction: str = "AtoB", seed: int = 0,
+                  target: dict[str, Any] | None = None) -> torch.Tensor:
+        """Images in [0, 1], (N, C, H, W) of any size -> their translations, same size, in [0, 1]. Multi-domain
+        systems (StarGAN) take a `target` such as {"blond": 1, "male": 0}."""
+        return translate.translate(self.system, images, direction, seed, target=target)
+
+    def encode(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images in [0, 1] of any size -> latent codes (N, D), columns named by code_names()."""
+        return encode.encode(self.system, images, batch_size)
+
+    def reconstruct(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images in [0, 1] -> G(E(x)) in [0, 1], at the model's size."""
+        return encode.reconstruct(self.system, images, batch_size)
+
+    def score(self, images: torch.Tensor, scorer: str | None = None, seed: int = 0) -> torch.Tensor:
+        """Images in [0, 1] -> one anomaly score per image."""
+        return score.score(self.system, images, scorer, seed=seed)
+
+    def classify(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images in [0, 1] -> class probabilities (N, K)."""
+        return classify.classify(self.system, images, batch_size)
