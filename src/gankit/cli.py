@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # The library's argument names that the CLI spells differently.
-FLAGS = {"target": "--attrs/--domain", "range": "--range", "label": "--label"}
+FLAGS = {"target": "a target (--attrs, --domain or --all-domains)"}
 # The command that serves each task.
 TASK_COMMANDS = {"sample": "sample", "translate": "translate", "encode": "encode", "explore": "explore",
                  "score": "score", "classify": "classify"}

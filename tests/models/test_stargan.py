@@ -119,7 +119,7 @@ def test_targets_by_name():
     assert model.parse_target(domain="blue") == {"blue": 1}
     for attrs, fragment in (("purple=1", "unknown attribute 'purple'; this model has red, green, blue, thick"),
                             ("red=1,blue=1", "red and blue exclude each other"), ("red", "name=1 or name=0"),
-                            ("", "give a target")):
+                            ("", "target is needed")):
         with pytest.raises(GankitError, match=fragment):
             model.parse_target(attrs)
     assert [name for name, _ in model.all_targets()] == ["red", "green", "blue", "thick-flipped"]

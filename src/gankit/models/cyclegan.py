@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError, GankitError
+from ..errors import ArgumentError, ConfigError
 from ..images import columns
 from ..losses.adversarial import (
     bce_discriminator_loss,
@@ -143,7 +143,8 @@ class CycleGAN(GANModel):
 
     def translator(self, direction: str = "AtoB", target=None) -> tuple[nn.Module, int]:
         if target is not None:
-            raise GankitError("cyclegan translates between its two domains: --attrs and --domain are for stargan")
+            raise ArgumentError("target", "is for multi-domain models (stargan); cyclegan translates between its two "
+                                          "domains")
         G = self.G_AB if direction == "AtoB" else self.G_BA
         return G, G.multiple
 

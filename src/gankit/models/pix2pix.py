@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import from_dict
-from ..errors import ConfigError, GankitError
+from ..errors import ArgumentError, ConfigError
 from ..images import columns
 from ..losses.adversarial import (
     bce_discriminator_loss,
@@ -125,7 +125,7 @@ class Pix2Pix(GANModel):
     def translator(self, direction: str = "AtoB", target=None) -> tuple[nn.Module, int]:
         """The network that maps the input domain to the output one, and the multiple its sizes need."""
         if target is not None:
-            raise GankitError("pix2pix translates one way: --attrs and --domain are for stargan")
+            raise ArgumentError("target", "is for multi-domain models (stargan); pix2pix translates one way")
         if direction != "AtoB":
             raise ConfigError("pix2pix translates one way, from the input domain it was trained on (A; with "
                               "data.direction=BtoA that was the B folder): use --direction AtoB")

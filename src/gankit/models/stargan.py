@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError, GankitError
+from ..errors import ArgumentError, ConfigError, GankitError
 from ..images import columns
 from ..losses.adversarial import wasserstein_critic_loss, wasserstein_generator_loss
 from ..losses.classification import attribute_loss, attribute_predictions
@@ -227,7 +227,7 @@ class StarGAN(GANModel):
             if name not in self.attrs:
                 raise GankitError(f"unknown attribute '{name}'; this model has {valid}")
             if not sep or value not in ("0", "1", "true", "false"):
-                raise GankitError(f"--attrs takes name=1 or name=0 pairs separated by commas; got '{part.strip()}'")
+                raise ArgumentError("attrs", f"takes name=1 or name=0 pairs separated by commas; got '{part.strip()}'")
             target[name] = 1 if value in ("1", "true") else 0
         if domain is not None:
             if domain not in self.attrs:
@@ -238,7 +238,7 @@ class StarGAN(GANModel):
             if len(ones) > 1:
                 raise GankitError(f"{' and '.join(ones)} exclude each other: set one of them to 1")
         if not target:
-            raise GankitError("give a target: --attrs name=1,..., --domain NAME or --all-domains")
+            raise ArgumentError("target", "is needed: attributes (name=1,...), a domain, or every domain")
         return target
 
     def all_targets(self) -> list[tuple[str, dict[str, Any]]]:
@@ -284,10 +284,10 @@ class StarGAN(GANModel):
 
     def translator(self, direction: str = "AtoB", target: dict[str, Any] | None = None) -> tuple[nn.Module, int]:
         if direction != "AtoB":
-            raise GankitError("stargan has one generator for every target: give --attrs, --domain or --all-domains "
-                              "instead of --direction")
+            raise ArgumentError("direction", "does not apply: stargan has one generator for every target; give a "
+                                             "target instead")
         if target is None:
-            raise GankitError("stargan needs a target: --attrs name=1,..., --domain NAME or --all-domains")
+            raise ArgumentError("target", "is needed: attributes (name=1,...), a domain, or every domain")
         return Retargeted(self, target), self.G.multiple
 
     def sample_grid(self, n, generator, G, data):

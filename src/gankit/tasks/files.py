@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..data.folder import scan_images
 from ..data.transforms import fit_images, pil_to_tensor, to_mode
-from ..errors import GankitError
+from ..errors import ArgumentError, GankitError
 from ..images import to_uint8
 
 # Formats an output keeps from its input; any other input is written as PNG.
@@ -28,7 +28,7 @@ def find_inputs(inputs: list[str], out_dir: Path | None = None) -> list[tuple[Pa
         path = Path(spec).expanduser()
         if path.is_dir():
             if out_dir is not None and path.resolve() == out_dir.resolve():
-                raise GankitError(f"--out {out_dir} is also an input folder: choose another --out")
+                raise ArgumentError("out", f"{out_dir} is also an input folder: choose another")
             # Files, and symlinks that lead nowhere (reported as skipped); directory links are not followed.
             files = sorted(p for p in path.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists()))
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
