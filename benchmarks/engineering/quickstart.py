@@ -1,6 +1,6 @@
 """Does the README's first command give digits? One command:
 
-    python benchmarks/quickstart.py [--steps 1200] [--batch-size 64] [--out runs/bench-quickstart]
+    python -m benchmarks.engineering.quickstart [--steps 1200] [--batch-size 64] [--out runs/bench-quickstart]
 
 Runs the README's training command (`gankit train dcgan --steps 1200 --batch-size 64`) as a separate process
 and times it, then judges its samples with a classifier (a calibrated scikit-learn SVC on 8x8 average-pooled
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import run_main
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC
 
 import gankit
+from benchmarks.common import run_main
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 
