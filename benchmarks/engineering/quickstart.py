@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,8 +45,8 @@ def judge(clf: CalibratedClassifierCV, x: np.ndarray, real_hist: np.ndarray) -> 
 
 def train_run(out: Path, steps: int, batch_size: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = ["gankit", "train", "dcgan", "--steps", str(steps), "--batch-size", str(batch_size), "--out", str(out),
-           "--quiet"]
+    cmd = [sys.executable, "-m", "gankit", "train", "dcgan", "--steps", str(steps), "--batch-size", str(batch_size),
+           "--out", str(out), "--quiet"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - t0
