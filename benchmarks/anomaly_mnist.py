@@ -1,6 +1,6 @@
 """MNIST one-class-out anomaly detection with AnoGAN and f-AnoGAN (issue 8, benchmark 1; the GANomaly protocol).
 
-    python benchmarks/anomaly_mnist.py [--digits 0 1 ... 9] [--steps 3000] [--base-channels 64] [--subset 200]
+    python -m benchmarks.anomaly_mnist [--digits 0 1 ... 9] [--steps 3000] [--base-channels 64] [--subset 200]
                                        [--root ../shared/data]
 
 For each digit d: `gankit train anogan` on the other nine digits of the training images ../shared/data holds
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, run_main, train_or_resume
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
 import gankit
+from benchmarks.common import parser, run_main, train_or_resume
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.score import score_tensor

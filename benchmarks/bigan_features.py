@@ -1,6 +1,6 @@
 """BiGAN's encoder as a feature extractor learned without labels (issue 7, benchmark 2).
 
-    python benchmarks/bigan_features.py [--data mnist fashion-mnist] [--steps 10000] [--root ../shared/data]
+    python -m benchmarks.bigan_features [--data mnist fashion-mnist] [--steps 10000] [--root ../shared/data]
                                         [--set SECTION.KEY=VALUE ...] [--curve]
 
 Per dataset: `gankit train bigan` with the paper's permutation-invariant MNIST defaults (MLPs of 2 x 1024 units,
@@ -30,9 +30,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import add_overrides, over_checkpoints, parser, run_main, shown_overrides, train_or_resume, trained_for
 
 import gankit
+from benchmarks.common import (
+    add_overrides,
+    over_checkpoints,
+    parser,
+    run_main,
+    shown_overrides,
+    train_or_resume,
+    trained_for,
+)
 from gankit.api import build_model
 from gankit.config import DataConfig, resolve_config, to_dict
 from gankit.data import load_dataset

@@ -9,7 +9,7 @@ its labels -> photo and photo -> labels scores). Measured here:
 3. domain adaptation: a classifier trained on translated MNIST (with MNIST's labels) tested on real target digits,
    against one trained on raw MNIST and one trained on MNIST brought to the 8x8 grid by hand.
 
-    python benchmarks/cyclegan_digits.py [--steps 8000] [--width 32] [--fit resize|box] [--set SECTION.KEY=VALUE ...]
+    python -m benchmarks.cyclegan_digits [--steps 8000] [--width 32] [--fit resize|box] [--set SECTION.KEY=VALUE ...]
                                          [--curve] [--baselines-only] [--judge varied|plain]
 
 The judge (trained on target digits redrawn with random slant, scale, stroke width and blur unless `--judge plain`)
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import JUDGES, add_overrides, cached_judge, over_checkpoints, parser, run_main, train_or_resume
 
 import gankit
+from benchmarks.common import JUDGES, add_overrides, cached_judge, over_checkpoints, parser, run_main, train_or_resume
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.transforms import fit_images

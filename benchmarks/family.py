@@ -1,6 +1,6 @@
 """The classic family on MNIST and Fashion-MNIST with one budget, and "the WGAN loss tells you when to stop".
 
-    python benchmarks/family.py [--data mnist fashion-mnist] [--models dcgan lsgan wgan wgan-gp cgan]
+    python -m benchmarks.family [--data mnist fashion-mnist] [--models dcgan lsgan wgan wgan-gp cgan]
                                 [--steps 1500] [--base-channels 32] [--every 100] [--root ../shared/data]
 
 Every model is trained by the same call (`gankit.train`, batch 64, 32x32, the given width and steps, each model
@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common import parser, run_main, train_or_resume, trained_for
 from scipy.stats import spearmanr
 
+from benchmarks.common import parser, run_main, train_or_resume, trained_for
 from gankit.evaluate import evaluate
 
 FD_KEY = {"mnist": "fd_mnist_classifier", "fashion-mnist": "fd_fashion_mnist_classifier"}

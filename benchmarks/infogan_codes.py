@@ -1,6 +1,6 @@
 """InfoGAN's codes, learned without labels, on MNIST and Fashion-MNIST (issue 7, benchmark 1).
 
-    python benchmarks/infogan_codes.py [--data mnist fashion-mnist] [--steps 5000] [--root ../shared/data]
+    python -m benchmarks.infogan_codes [--data mnist fashion-mnist] [--steps 5000] [--root ../shared/data]
 
 Per dataset: `gankit train infogan` with the paper's defaults (62 noise variables, one Cat(10) and two U(-1, 1)
 codes, batch 128, Adam 2e-4 for D and Q, 1e-3 for G; the paper's code trains 5,000 steps) at 28x28, on the training
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import parser, run_main, train_or_resume, trained_for
 from scipy.stats import rankdata, spearmanr
 from sklearn.cluster import KMeans
 
 import gankit
+from benchmarks.common import parser, run_main, train_or_resume, trained_for
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.encode import explore

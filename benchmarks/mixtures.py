@@ -1,8 +1,8 @@
 """PacGAN's 2-D mixture benchmark (Lin et al. 2018, Table 1), one command:
 
-    python benchmarks/mixtures.py [--steps 5000] [--seeds 5] [--first-seed 0] [--data ring8 grid25] [--configs ...]
+    python -m benchmarks.mixtures [--steps 5000] [--seeds 5] [--first-seed 0] [--data ring8 grid25] [--configs ...]
                                   [--workers 2] [--set model.d_maxout=5 ...] [--json FILE]
-    python benchmarks/mixtures.py --merge FILE [FILE ...]
+    python -m benchmarks.mixtures --merge FILE [FILE ...]
 
 Trains each configuration on each mixture with every seed through gankit's own API (the same call for the
 baseline and for the remedies: lr 1e-4 decaying linearly to 0 over the second half, D sees 100 inputs per step,
@@ -26,9 +26,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from common import add_overrides, run_main
 
 import gankit
+from benchmarks.common import add_overrides, run_main
 from gankit.errors import GankitError
 from gankit.evaluate import Evaluator
 

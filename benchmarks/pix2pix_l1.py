@@ -6,7 +6,7 @@ regions of the photos, never seen in training) and reports PSNR, SSIM and a Fré
 and the targets in Laplacian-pyramid patch space (gankit.metrics.image_quality: blur shows in the finest level).
 Goal: the cGAN run has a clearly lower Fréchet distance at a PSNR cost of at most 1 dB.
 
-    python benchmarks/pix2pix_l1.py --data edges:../shared/data/sr/CBSD68 --steps 3000
+    python -m benchmarks.pix2pix_l1 --data edges:../shared/data/sr/CBSD68 --steps 3000
 
 Every number comes from the paper's test mode (dropout on, the test image's own normalisation statistics); the
 same two models are also scored in `eval` mode (dropout off, running statistics), on a second line, to show how
@@ -25,9 +25,9 @@ import json
 from pathlib import Path
 
 import torch
-from common import add_overrides, over_checkpoints, run_main, train_or_resume, trained_for
 
 import gankit
+from benchmarks.common import add_overrides, over_checkpoints, run_main, train_or_resume, trained_for
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png

@@ -1,6 +1,6 @@
 """Stacked MNIST (Metz et al. 2017; VEEGAN and PacGAN protocol), one command:
 
-    python benchmarks/stacked_mnist.py [--steps 2000] [--base-channels 32] [--n 26000] [--root ../shared/data]
+    python -m benchmarks.stacked_mnist [--steps 2000] [--base-channels 32] [--n 26000] [--root ../shared/data]
                                        [--seed 0] [--set train.lr_decay=linear ...]
 
 Trains dcgan and dcgan with packing 2 (PacDCGAN2) by the same call on three MNIST digits stacked as RGB
@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import add_overrides, parser, run_main, train_or_resume, trained_for
-
+from benchmarks.common import add_overrides, parser, run_main, train_or_resume, trained_for
 from gankit.evaluate import evaluate
 
 

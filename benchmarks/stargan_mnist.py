@@ -1,6 +1,6 @@
 """StarGAN's mask vector on real digits: colour from one dataset, width from another (issue 6).
 
-    python benchmarks/stargan_mnist.py [--steps 4000] [--base-channels 32] [--n 2000] [--root ../shared/data]
+    python -m benchmarks.stargan_mnist [--steps 4000] [--base-channels 32] [--n 2000] [--root ../shared/data]
                                        [--set model.KEY=VALUE ...] [--curve [FROM_STEP]]
                                        [--judge plain|varied] [--out runs/bench-stargan]
 
@@ -31,7 +31,9 @@ import json
 from pathlib import Path
 
 import torch
-from common import (
+
+import gankit
+from benchmarks.common import (
     JUDGES,
     add_overrides,
     cached_judge,
@@ -42,8 +44,6 @@ from common import (
     train_or_resume,
     trained_for,
 )
-
-import gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.attributes import render

@@ -1,6 +1,6 @@
 """Triple-GAN on MNIST with 100 labels (issue 8, benchmark 2).
 
-    python benchmarks/triplegan_ssl.py [--labels-per-class 10] [--steps 10000] [--root ../shared/data]
+    python -m benchmarks.triplegan_ssl [--labels-per-class 10] [--steps 10000] [--root ../shared/data]
                                        [--part gan|baselines] [--only ROW ...] [--set KEY=VALUE ...] [--out DIR]
 
 `gankit train triplegan` on the training images ../shared/data holds (the first 10,000 of MNIST's training set) with
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import add_overrides, parser, run_main, shown_overrides, train_or_resume
 
 import gankit
+from benchmarks.common import add_overrides, parser, run_main, shown_overrides, train_or_resume
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.images import grid, save_png

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from benchmarks.common import JUDGES, judge_key, run_main
 from gankit.errors import ConfigError
-
-_spec = importlib.util.spec_from_file_location("common", Path(__file__).parents[1] / "benchmarks" / "common.py")
-common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(common)
 
 
 def _raise(error: Exception):
@@ -23,7 +17,7 @@ def _raise(error: Exception):
 
 def test_a_gankit_error_ends_the_script_with_one_line_and_code_2(capsys):
     with pytest.raises(SystemExit) as e:
-        common.run_main(_raise(ConfigError("unknown config key 'train.bogus'")))
+        run_main(_raise(ConfigError("unknown config key 'train.bogus'")))
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error: unknown config key 'train.bogus'" in err
@@ -31,20 +25,20 @@ def test_a_gankit_error_ends_the_script_with_one_line_and_code_2(capsys):
 
 def test_any_other_error_keeps_its_traceback():
     with pytest.raises(ZeroDivisionError):
-        common.run_main(_raise(ZeroDivisionError("a bug in the script")))
+        run_main(_raise(ZeroDivisionError("a bug in the script")))
 
 
 @pytest.mark.parametrize("returned, code", [(None, 0), (0, 0), (3, 3)])
 def test_main_s_return_value_is_the_exit_code(returned, code):
     with pytest.raises(SystemExit) as e:
-        common.run_main(lambda: returned)
+        run_main(lambda: returned)
     assert e.value.code == code
 
 
 def test_a_plain_judge_keeps_the_cache_key_it_had_before_there_was_a_choice():
     # judges cached before --judge existed were keyed without it; plain must still find them
-    assert common.judge_key("plain") == {}
-    assert common.judge_key("varied") == {"augment": "handwriting_variation"}
+    assert judge_key("plain") == {}
+    assert judge_key("varied") == {"augment": "handwriting_variation"}
 
 
 def test_every_judge_training_is_a_set_of_train_classifier_options():
@@ -53,5 +47,5 @@ def test_every_judge_training_is_a_set_of_train_classifier_options():
     from gankit.metrics.classifier import train_classifier
 
     options = inspect.signature(train_classifier).parameters
-    for name, fit in common.JUDGES.items():
+    for name, fit in JUDGES.items():
         assert set(fit) <= set(options), name

@@ -1,6 +1,6 @@
 """Does the README's first command give digits? One command:
 
-    python benchmarks/quickstart.py [--steps 1200] [--batch-size 64] [--out runs/bench-quickstart]
+    python -m benchmarks.engineering.quickstart [--steps 1200] [--batch-size 64] [--out runs/bench-quickstart]
 
 Runs the README's training command (`gankit train dcgan --steps 1200 --batch-size 64`) as a separate process
 and times it, then judges its samples with a classifier (a calibrated scikit-learn SVC on 8x8 average-pooled
@@ -15,16 +15,17 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import run_main
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC
 
 import gankit
+from benchmarks.common import run_main
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 
@@ -44,8 +45,8 @@ def judge(clf: CalibratedClassifierCV, x: np.ndarray, real_hist: np.ndarray) -> 
 
 def train_run(out: Path, steps: int, batch_size: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = ["gankit", "train", "dcgan", "--steps", str(steps), "--batch-size", str(batch_size), "--out", str(out),
-           "--quiet"]
+    cmd = [sys.executable, "-m", "gankit", "train", "dcgan", "--steps", str(steps), "--batch-size", str(batch_size),
+           "--out", str(out), "--quiet"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - t0

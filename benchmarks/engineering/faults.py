@@ -1,7 +1,7 @@
 """The fault-injection sweep behind docs/reliability.md, one command:
 
-    python benchmarks/faults.py [--model dcgan] [--kills 20] [--seed 0]
-                                [--only kill damage disk divergence images files]
+    python -m benchmarks.engineering.faults [--model dcgan] [--kills 20] [--seed 0]
+                                            [--only kill damage disk divergence images files]
 
 Every fault is injected into a real (tiny, CPU, deterministic) run of `--model` (DCGAN by default; also InfoGAN
 and BiGAN, whose own state, the code draws and the encoder, must resume exactly too), and "survived" means what a
@@ -39,14 +39,10 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the test suite's corpus generators
-
-from common import run_main  # noqa: E402
-
-import gankit  # noqa: E402
-from gankit.errors import GankitError  # noqa: E402
-from gankit.train import checkpoint  # noqa: E402
+import gankit
+from benchmarks.common import run_main
+from gankit.errors import GankitError
+from gankit.train import checkpoint
 
 STEPS = 24
 SETTINGS = ["model.base_channels=8", "model.z_dim=16", "data.img_size=16", "train.batch_size=8",

@@ -8,7 +8,7 @@ digits of one sample depending on each other. Both are measured on the same 26,0
 stacked triples drawn from the training images (their total is the floor that sampling and the classifier's errors
 leave at this n).
 
-    python benchmarks/stacked_modes.py RUN_DIR [--root ../shared/data] [--n 26000]
+    python -m benchmarks.diagnostics.stacked_modes RUN_DIR [--root ../shared/data] [--n 26000]
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import dataclasses
 
 import numpy as np
 import torch
-from common import SHARED_DATA, run_main
 
 import gankit
+from benchmarks.common import SHARED_DATA, run_main
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.evaluate import generate

@@ -1,7 +1,8 @@
 """Training speed of every system, one command:
 
-    python benchmarks/speed.py [--systems dcgan-64 ...] [--modes fp32 bf16 compile ...] [--batch 64]
-                               [--steps 20] [--warmup 5] [--repeats 1] [--ddp N] [--device auto] [--no-plain]
+    python -m benchmarks.engineering.speed [--systems dcgan-64 ...] [--modes fp32 bf16 compile ...] [--batch 64]
+                                           [--steps 20] [--warmup 5] [--repeats 1] [--ddp N] [--device auto]
+                                           [--no-plain]
 
 Each (system, mode) trains in its own process through gankit's own trainer (so the numbers include the data
 stream, the step and the loop, and peak memory is that run's alone) with `train.deterministic=false`, and
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import run_main
+from benchmarks.common import run_main
 
 # name -> (model, data spec, overrides). Images are 64x64 RGB (the built-in digits, resized and replicated to
 # three channels) so the networks are the papers' 64x64 ones; the 2-D GAN is the PacGAN MLP.
@@ -275,7 +276,8 @@ CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "pea
 
 def spawn(job: dict) -> dict:
     """Run one job in a fresh process; returns its JSON result or {'error': ...}."""
-    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.engineering.speed", "--child", json.dumps(job)],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
         return {"error": lines[-1] if lines else f"exit {proc.returncode}"}

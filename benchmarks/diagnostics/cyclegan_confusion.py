@@ -3,7 +3,7 @@
 Rows: the MNIST label of a test image x; columns: what the target-domain judge of `cyclegan_digits.py` (the same
 cached network) reads in G_AB(x). The diagonal is the label preservation that benchmark reports.
 
-    python benchmarks/cyclegan_confusion.py RUN_DIR [--root ../shared/data]
+    python -m benchmarks.diagnostics.cyclegan_confusion RUN_DIR [--root ../shared/data]
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import JUDGES, SHARED_DATA, run_main
-from cyclegan_digits import target_judge, unit
 
 import gankit
+from benchmarks.common import JUDGES, SHARED_DATA, run_main
+from benchmarks.cyclegan_digits import target_judge, unit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.metrics.classifier import predict

@@ -1,6 +1,6 @@
 """Does Triple-GAN's G use its noise? A short diagnostic of G's spread over z for variants of G and D (issue 8).
 
-    python benchmarks/triplegan_g_spread.py [--steps 250] [--variants plain ...] [--root ../shared/data]
+    python -m benchmarks.diagnostics.triplegan_g_spread [--steps 250] [--variants plain ...] [--root ../shared/data]
 
 Each variant: `gankit train triplegan` on MNIST with 100 labels (as benchmarks/triplegan_ssl.py) for `--steps`
 adversarial steps from the start (`model.pretrain=0`: C is untrained, so the labels D sees on data are noise; this
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import parser, run_main, train_or_resume
 
 import gankit
+from benchmarks.common import parser, run_main, train_or_resume
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 

@@ -1,0 +1,1 @@
+"""Paper reproductions, one command each (`python -m benchmarks.NAME`), and the helpers they share (common.py)."""
