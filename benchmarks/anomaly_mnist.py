@@ -33,7 +33,7 @@ import gankit
 from benchmarks.common import parser, run_main, train_or_resume
 from gankit.config import DataConfig
 from gankit.data import load_dataset
-from gankit.score import score_tensor
+from gankit.tasks.score import score_tensor
 
 
 def pixels(spec: str, split: str, exclude: list[int] = ()) -> tuple[torch.Tensor, np.ndarray]:

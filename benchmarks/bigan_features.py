@@ -41,14 +41,14 @@ from benchmarks.common import (
     train_or_resume,
     trained_for,
 )
-from gankit.api import build_model
 from gankit.config import DataConfig, resolve_config, to_dict
 from gankit.data import load_dataset
 from gankit.errors import ConfigError
-from gankit.images import grid, save_png
+from gankit.images import columns, grid, save_png
 from gankit.metrics.classifier import get_classifier
 from gankit.metrics.latent import linear_probe_accuracy, nearest_neighbour_accuracy
-from gankit.models.base import columns, inference
+from gankit.modelio import build_model
+from gankit.nn import inference
 
 SUBDIR = {"mnist": "mnist", "fashion-mnist": "fashion_mnist"}
 

@@ -32,9 +32,9 @@ import gankit
 from benchmarks.common import parser, run_main, train_or_resume, trained_for
 from gankit.config import DataConfig
 from gankit.data import load_dataset
-from gankit.encode import explore
 from gankit.metrics.latent import cluster_accuracy, ink, slant
-from gankit.models.base import inference
+from gankit.nn import inference
+from gankit.tasks.encode import explore
 
 SUBDIR = {"mnist": "mnist", "fashion-mnist": "fashion_mnist"}
 PROPERTIES = {"slant": slant, "ink": ink}

@@ -30,7 +30,7 @@ import numpy as np
 import gankit
 from benchmarks.common import add_overrides, run_main
 from gankit.errors import GankitError
-from gankit.evaluate import Evaluator
+from gankit.evaluate import make_evaluator
 
 # name -> (model, overrides). PacGAN's 2-D setting: z in R^2, G 4x400 ReLU + BN, D 3x200, Adam 1e-4, and D
 # judging 100 inputs per step (so packing m draws 100 m samples).
@@ -57,7 +57,7 @@ def one_run(job: tuple[str, str, int, int, int, str, list[str]]) -> tuple[str, s
     out = Path(tmp) / f"{data}-{model_name}-{label.replace(' ', '_')}-{seed}"
     run = gankit.train(model_name, data, overrides=[*COMMON, *overrides, *extra], steps=steps, seed=seed, out=out,
                        device="cpu", progress=False)
-    metrics = Evaluator(DataConfig(spec=data), run.model.info, progress=False)(run.model, n=n, seed=1000 + seed)
+    metrics = make_evaluator(DataConfig(spec=data), run.model, progress=False)(run.model, n=n, seed=1000 + seed)
     secs = time.perf_counter() - t0
     return data, label, {"seed": seed, "steps": steps, "overrides": extra, **metrics, "seconds": round(secs, 1)}, secs
 

@@ -49,7 +49,7 @@ from gankit.data import load_dataset
 from gankit.data.attributes import render
 from gankit.images import grid, save_png
 from gankit.metrics.classifier import predict
-from gankit.models.base import inference
+from gankit.nn import inference
 
 COLOURS = ["red", "green", "blue"]
 WIDTHS = {"thick": 1, "thin": 0}

@@ -23,9 +23,9 @@ import gankit
 from benchmarks.common import SHARED_DATA, run_main
 from gankit.config import DataConfig
 from gankit.data import load_dataset
-from gankit.evaluate import generate
 from gankit.metrics.classifier import get_classifier
 from gankit.metrics.coverage import class_coverage
+from gankit.tasks.sample import generate
 
 
 def decompose(channel_labels: list[np.ndarray]) -> dict:

@@ -95,7 +95,7 @@ def handwriting_variation(x: torch.Tensor, generator: torch.Generator) -> torch.
     rotated by up to 15 degrees, scaled by 0.85-1.15, sheared by up to 0.3 and moved by up to 6 % of its side; a
     third of them with strokes one pixel thicker (3x3 dilation) and a third thinner (half an erosion); half blurred
     (3x3 mean). A judge of a few writers' digits trained on these reads other writers' digits far better (see
-    docs/benchmarks.md, CycleGAN)."""
+    docs/benchmarks/cyclegan.md)."""
     n = len(x)
 
     def uniform(low: float, high: float) -> torch.Tensor:

@@ -58,10 +58,9 @@ class TripleGANConfig(AdamConfig):
     z_dim: int = 100
     alpha: float = 0.5  # D's weight of C's pairs against G's (1 - alpha)
     alpha_p: float = 0.1  # R_P: C's cross-entropy on G's pairs
-    # ... once the game (after C's pretraining) has made this many passes over the training images. Passes, not a
-    # share of the run as before: in a short run G still draws one image per label whatever z is, and R_P then
-    # teaches C those (MNIST, 100 labels, 3,000 steps: 2.64 % test error with R_P from 30 % of the game, 1.94 %
-    # without; docs/benchmarks.md, Triple-GAN).
+    # ... once the game (after C's pretraining) has made this many passes over the training images, as in the
+    # paper's code (its epoch 300): earlier, G still draws one image per label whatever z is, and R_P would teach C
+    # those (docs/benchmarks/triplegan.md).
     rp_after_epochs: float = 299
     lambda_entropy: float = 0.3  # C's prediction entropy on unlabelled images (the paper's code)
     pretrain: float = 0.2  # share of train.steps in which only C trains (the paper's code: 30 epochs first)
@@ -71,16 +70,14 @@ class TripleGANConfig(AdamConfig):
     c_average: float = 0.01  # rate of the running average of C's weights that classifies; 1: C's own weights
     g_width: int = 500
     # true: G's output layer weight-normalised (a learned gain per pixel from 1), as in the paper's code. It keeps
-    # G from collapsing to one image per label (the plain layer does not) but left C's error as it was in a full
-    # 3,000-step run (1.94 %, R_P not yet on); off by default until a run with R_P shows it helps C
-    # (docs/benchmarks.md, Triple-GAN).
+    # G from collapsing to one image per label, but C did not gain from it, with or without R_P, so it is off
+    # (docs/benchmarks/triplegan.md).
     g_weight_norm: bool = False
     base_channels: int = 32  # C's first conv; the others 64, 64, 128, 128 scaled alike
     d_noise_input: float = 0.3  # Gaussian noise on D's input, in units of the data range (0 to 1)
     d_noise: float = 0.5  # on D's hidden layers
-    # true: D's layers weight-normalised at scale 1 with ReLU, as in the paper's code. Off by default: on MNIST with
-    # 100 labels and 3,000 steps C's test error was 8.53 % at step 2,000 (plain D: 3.72 %) and 2.82 % at the end
-    # (plain D: 2.64 %); one run each (docs/benchmarks.md, Triple-GAN).
+    # true: D's layers weight-normalised at scale 1 with ReLU, as in the paper's code. Off by default: C did worse
+    # with it on MNIST with 100 labels (docs/benchmarks/triplegan.md).
     d_unit_norm: bool = False
     lr_G: float = 1e-3
     lr_D: float = 1e-3
