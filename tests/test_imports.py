@@ -88,3 +88,36 @@ def test_a_cycle_is_found(tmp_path):
     (pkg / "high.py").write_text("from .low import f\n")
     (pkg / "fine.py").write_text("from .low.a import f\n")
     assert cycles(graph(pkg)) == [["gankit.high", "gankit.low", "gankit.low.a"]]
+
+
+# Packages each layer must not import (directly or lazily): what a trained model is used for sits above the systems.
+FORBIDDEN = {
+    "gankit.models": ("gankit.tasks", "gankit.cli", "gankit.evaluate", "gankit.api", "gankit.modelio",
+                      "gankit.trained", "gankit.train"),
+    "gankit.tasks": ("gankit.cli", "gankit.evaluate", "gankit.api", "gankit.modelio", "gankit.trained", "gankit.train"),
+    "gankit.train": ("gankit.tasks", "gankit.cli", "gankit.evaluate", "gankit.api", "gankit.modelio"),
+    "gankit.runtime": ("gankit.models", "gankit.train"),
+    "gankit.data": ("gankit.models", "gankit.tasks", "gankit.train"),
+}
+
+
+def layer_violations(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} imports {target}" for module, targets in edges.items()
+                  for layer, banned in FORBIDDEN.items() if module == layer or module.startswith(layer + ".")
+                  for target in targets if any(target == b or target.startswith(b + ".") for b in banned))
+
+
+def test_layers_import_only_downward():
+    assert layer_violations(graph()) == []
+
+
+def test_an_upward_import_is_found(tmp_path):
+    pkg = tmp_path / "gankit"
+    (pkg / "models").mkdir(parents=True)
+    (pkg / "tasks").mkdir()
+    for init in (pkg, pkg / "models", pkg / "tasks"):
+        (init / "__init__.py").write_text("")
+    (pkg / "models" / "dcgan.py").write_text("def f():\n    from ..tasks import translate\n")
+    (pkg / "tasks" / "translate.py").write_text("")
+    assert layer_violations(graph(pkg)) == ["gankit.models.dcgan imports gankit.tasks",
+                                            "gankit.models.dcgan imports gankit.tasks.translate"]

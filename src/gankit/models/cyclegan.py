@@ -36,7 +36,7 @@ from ..losses.adversarial import (
 )
 from ..nn import PatchDiscriminator, ResnetGenerator, check_patch_size, frozen
 from ..registry import MODELS
-from ..train.buffers import ImagePool
+from ..runtime.buffers import ImagePool
 from .base import AdamConfig, Batch, DataInfo, GANModel
 
 

@@ -48,7 +48,7 @@ from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator
 from ..losses.information import categorical_code_loss
 from ..nn import UnitNormLinear, frozen
 from ..registry import MODELS
-from ..train.ema import average_into
+from ..runtime.ema import average_into
 from .base import AdamConfig, Batch, ByLabel, DataInfo, GANModel
 
 

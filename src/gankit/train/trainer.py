@@ -29,9 +29,9 @@ from ..models.base import GANModel
 from ..nn import inference
 from ..runtime import StepTools
 from ..runtime.distributed import SINGLE, Dist
+from ..runtime.ema import EMA
 from ..runtime.precision import Precision
 from . import checkpoint
-from .ema import EMA
 from .performance import compile_networks, to_channels_last
 
 # Under several processes a stop request (SIGINT/SIGTERM) is agreed on every this many steps: all processes

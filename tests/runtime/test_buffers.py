@@ -2,7 +2,7 @@
 
 import torch
 
-from gankit.train.buffers import ImagePool
+from gankit.runtime.buffers import ImagePool
 
 
 def images(start, n):
