@@ -43,7 +43,7 @@ class Evaluator:
     """Holds what does not change between evaluations of one dataset: the classifier and the real statistics."""
 
     def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_real: int = 10_000):
-        from .data import load_dataset
+        from .data import load_dataset, read_batch
         from .data.mixtures import MIXTURES
         from .metrics.classifier import get_classifier
 
@@ -70,7 +70,7 @@ class Evaluator:
             real = load_dataset(dataclasses.replace(data_cfg, split="train", flip=False))
             # The reference set: 10,000 training images at most (seeded), as many as a default evaluation draws.
             keep = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:max_real]
-            batch = real.batch(keep, torch.Generator())
+            batch = read_batch(real, keep)
             x, labels = batch["x"].cpu(), batch["label"].cpu().numpy()
             feats, _ = self._classify(x)
             self.data_cfg = data_cfg
@@ -130,10 +130,10 @@ class Evaluator:
     def test_set(self) -> tuple[torch.Tensor, np.ndarray]:
         """The held-out split with every class and label (10,000 images at most), in [-1, 1], and its labels."""
         if self._test is None:
-            from .data import load_dataset
+            from .data import load_dataset, read_batch
 
             test = load_dataset(dataclasses.replace(self.data_cfg, split="test", flip=False, exclude_classes=[]))
-            batch = test.batch(torch.arange(min(len(test), 10_000)), torch.Generator())
+            batch = read_batch(test, torch.arange(min(len(test), 10_000)))
             self._test = batch["x"].cpu(), batch["label"].cpu().numpy()
         return self._test
 
@@ -226,15 +226,10 @@ class MultiDomainEvaluator:
     against; benchmarks/stargan_mnist.py judges with independent classifiers)."""
 
     def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_items: int = 500):
-        from .data import load_dataset
+        from .data import load_dataset, read_batch
 
         data = load_dataset(dataclasses.replace(data_cfg, split="test", flip=False))
-        items = torch.arange(min(len(data), max_items))
-        if hasattr(data, "batch"):
-            self.x = data.batch(items, torch.Generator())["x"].cpu()
-        else:
-            with torch.random.fork_rng():
-                self.x = torch.stack([data[(i, i)][0]["x"] for i in items.tolist()]).float() / 127.5 - 1
+        self.x = read_batch(data, torch.arange(min(len(data), max_items)))["x"].cpu()
 
     def __call__(self, model: GANModel, n: int = 500, seed: int = 0, G=None) -> dict[str, Any]:
         from .losses.classification import attribute_predictions

@@ -9,7 +9,7 @@ from ..errors import DataError
 from ..registry import DATASETS
 from . import attributes, builtin, demos, folder, mixtures, pairs  # noqa: F401  (registers the datasets)
 from .folder import ImageFolder
-from .stream import BatchStream
+from .stream import BatchStream, read_batch
 from .tensors import TensorImages
 
 
@@ -29,4 +29,4 @@ def load_dataset(cfg: DataConfig) -> TensorImages | ImageFolder:
     return dataset
 
 
-__all__ = ["BatchStream", "ImageFolder", "TensorImages", "load_dataset"]
+__all__ = ["BatchStream", "ImageFolder", "TensorImages", "load_dataset", "read_batch"]
