@@ -10,10 +10,8 @@ from ..registry import DATASETS
 from . import attributes, builtin, demos, folder, mixtures, pairs  # noqa: F401  (registers the datasets)
 from .folder import ImageFolder
 from .info import Batch, DataInfo
-from .stream import BatchStream
+from .stream import BatchStream, read_batch
 from .tensors import TensorImages
-
-__all__ = ["Batch", "BatchStream", "DataInfo", "ImageFolder", "TensorImages", "load_dataset"]
 
 
 def load_dataset(cfg: DataConfig) -> TensorImages | ImageFolder:
@@ -32,4 +30,4 @@ def load_dataset(cfg: DataConfig) -> TensorImages | ImageFolder:
     return dataset
 
 
-__all__ = ["BatchStream", "ImageFolder", "TensorImages", "load_dataset"]
+__all__ = ["Batch", "BatchStream", "DataInfo", "ImageFolder", "TensorImages", "load_dataset", "read_batch"]

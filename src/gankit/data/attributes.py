@@ -134,7 +134,12 @@ class AttributeFolder(SkipsLateFailures, torch.utils.data.Dataset):
         chosen = {"train": order[n_test:], "test": order[:n_test], "all": order}[cfg.split]
         chosen = np.sort(chosen)
         if len(chosen) == 0:
-            raise DataError(f"attributes:{arg}: the {cfg.split} split is empty")
+            if cfg.split == "test":
+                fewest = next(n for n in range(1, 10_000) if round(n * TEST_SHARE) >= 1)
+                raise DataError(f"attributes:{arg}: the test split (a seeded {TEST_SHARE:.0%} of the images) is empty: "
+                                f"{len(paths)} usable images are too few; list at least {fewest} in {table.name}")
+            raise DataError(f"attributes:{arg}: the {cfg.split} split is empty: {table.name} lists no usable image "
+                            "(add images, with their group attributes exactly one-hot)")
         good, self.skipped = scan_images([paths[i] for i in chosen], f"attributes:{arg}")
         chosen = chosen[np.asarray(good)]
         self.paths = [str(paths[i]) for i in chosen]

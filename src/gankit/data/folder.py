@@ -123,6 +123,11 @@ def _list_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     return [(f, -1) for f in visible_files(root)], []
 
 
+# A class folder has no test split of its own: the classifier `gankit evaluate` trains on one leaves out this seeded
+# share of each class and measures its accuracy on it (part of the data's definition, as a built-in test set is).
+HELD_OUT_SHARE, HELD_OUT_SEED = 0.1, 0
+
+
 class ImageFolder(SkipsLateFailures, torch.utils.data.Dataset):
     """Map-style dataset indexed by (index, augmentation seed): the seed makes crops and flips a function of
     the sample's position in the run, so resumed and multi-worker runs see exactly the same pixels."""
@@ -154,6 +159,27 @@ class ImageFolder(SkipsLateFailures, torch.utils.data.Dataset):
         self.info = DataInfo(name="folder", img_size=self.img_size, img_channels=channels,
                              num_classes=len(classes), class_names=classes)
 
+    def held_out(self, share: float = HELD_OUT_SHARE, seed: int = HELD_OUT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+        """(kept, held out): item indices, each sorted. Of every class, round(share x its images) are held out, at
+        least one of a class with two or more and never its last one (stratified), chosen by a permutation seeded by
+        `seed`, so the same files are held out every time."""
+        if not self.info.num_classes:
+            raise DataError(f"folder:{self.root} is flat: a held-out share is drawn per class (use one sub-folder "
+                            "per class)")
+        labels = torch.tensor([label for _, label in self.files])
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+        chosen = []
+        for k in range(self.info.num_classes):
+            members = order[labels[order] == k]
+            n = len(members)
+            chosen.append(members[:min(n - 1, max(1, round(share * n))) if n >= 2 else 0])
+        test = torch.cat(chosen).sort().values
+        if len(test) == 0:
+            raise DataError(f"folder:{self.root}: every class has one image, so none can be held out to test the "
+                            "evaluation classifier; add images (at least two in a class)")
+        kept = torch.ones(len(labels), dtype=torch.bool)
+        kept[test] = False
+        return kept.nonzero().flatten(), test
 
     def __len__(self) -> int:
         return len(self.files)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import torch
 
+from ..errors import DataError
 from .folder import ImageFolder
 from .info import Batch
 from .mixtures import Mixture
@@ -82,6 +83,26 @@ def collate(items: list[tuple[torch.Tensor | dict[str, torch.Tensor], int]]
     if isinstance(first, dict):
         return {key: torch.stack([x[key] for x, _ in items]) for key in first}, labels
     return torch.stack([x for x, _ in items]), labels
+
+
+def read_batch(dataset, indices: torch.Tensor) -> Batch:
+    """Items `indices` of any dataset as one batch in the model's range, keyed as training batches are ("x" and, for
+    labelled images, "label"; translation and multi-domain data their own keys), on the CPU unless an in-memory set
+    already lives elsewhere. In-memory sets give their own batch() (a fresh generator: no flips unless their config
+    asks); file datasets are read item by item, item i with augmentation seed i, so every call gives the same pixels.
+    For evaluation, which reads whole reference and test sets of any layout."""
+    if hasattr(dataset, "batch"):
+        return dataset.batch(indices, torch.Generator())
+    if len(indices) == 0:
+        raise DataError(f"{dataset.info.name}: no images to read")
+    with torch.random.fork_rng():  # a dataset's augmentation has its own generators; this keeps that a promise
+        images, labels = collate([dataset[(i, i)] for i in indices.tolist()])
+    if isinstance(images, dict):  # translation data {"A", "B"}, multi-domain data {"x", "attrs", "mask"}
+        return {key: to_model_range(v) for key, v in images.items()}
+    batch = {"x": uint8_to_unit(images)}
+    if dataset.info.num_classes:
+        batch["label"] = labels
+    return batch
 
 
 class BatchStream:

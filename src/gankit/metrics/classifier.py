@@ -55,11 +55,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANKIT_CACHE", Path.home() / ".cache" / "gankit")).expanduser()
 
 
-def _key(cfg: DataConfig, info) -> str:
+def _key(cfg: DataConfig, info, extra: dict | None = None) -> str:
+    """The cache entry's name. `extra`: what else defines a file dataset's classifier (its files, their framing, the
+    held-out share); the in-memory sets pass none, so their keys are what they always were."""
     name, _, arg = cfg.spec.partition(":")
     where = str(Path(arg).expanduser().resolve()) if arg else os.environ.get("GANKIT_DATA", "")
     blob = json.dumps({"v": VERSION, "data": name, "where": where, "size": info.img_size,
-                       "channels": info.img_channels, "fit": cfg.fit}, sort_keys=True)
+                       "channels": info.img_channels, "fit": cfg.fit, **(extra or {})}, sort_keys=True)
     return f"{name}-{info.img_size}px-{info.img_channels}ch-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -124,12 +126,12 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
     """Adam with a one-cycle schedule for `epochs` epochs but at most `max_steps` steps of 128 (a 60k-image set
     gets two epochs: a few minutes on a laptop CPU); everything seeded by `seed` so the yardstick is
     reproducible. `augment(batch, generator)` varies each training batch (default: a random shift of up to two
-    pixels)."""
+    pixels). Images in [-1, 1], or uint8 (converted a batch at a time)."""
     g = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         net = SmallCNN(train_x.shape[1], num_classes, train_x.shape[-1])
-    batch = 128
+    batch = min(128, len(train_x))  # a set under 128 images (a small class folder): whole-set batches
     steps = min(max_steps, epochs * max(1, len(train_x) // batch))
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
@@ -140,7 +142,7 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
         perm = torch.randperm(len(train_x), generator=g)
         for i in range(0, len(perm) - batch + 1, batch):
             idx = perm[i:i + batch]
-            x = augment(train_x[idx], g)
+            x = augment(_unit(train_x[idx]), g)
             with torch.random.fork_rng():
                 torch.manual_seed(seed + step)  # dropout masks, without touching the caller's generator
                 loss = F.cross_entropy(net(x), train_y[idx])
@@ -160,7 +162,12 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
 @torch.no_grad()
 def predict(net: nn.Module, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
     """The most likely class of each image (in [-1, 1]), in batches so a 10,000-image set fits in memory."""
-    return torch.cat([net(part).argmax(1) for part in x.split(batch)])
+    return torch.cat([net(_unit(part)).argmax(1) for part in x.split(batch)])
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images (a class folder's, kept so to save memory) to [-1, 1]; float ones as they are."""
+    return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x  # as data.transforms.uint8_to_unit
 
 
 def cached_classifier(path: Path, channels: int, num_classes: int, img_size: int,
@@ -179,13 +186,16 @@ def cached_classifier(path: Path, channels: int, num_classes: int, img_size: int
 
 
 def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
-    """The cached classifier for this dataset at this size, trained on its 'train' split (test: 'test')."""
+    """The cached classifier for this dataset at this size, trained on its 'train' split (test: 'test'); for a class
+    folder, which has no test split, on all but a seeded share of each class (ImageFolder.held_out), tested on it."""
     from ..data import load_dataset  # late: data imports models which import metrics users
 
     # The yardstick knows every class and every label, whatever subset a run trained on.
     cfg = dataclasses.replace(cfg, exclude_classes=[], labels_per_class=0)
     train = load_dataset(dataclasses.replace(cfg, split="train", flip=False))
     info = train.info
+    if not hasattr(train, "images"):  # files read one by one: a class folder
+        return _file_classifier(cfg, train, progress)
     key = _key(cfg, info)
     path = cache_dir() / "classifiers" / key
 
@@ -200,4 +210,32 @@ def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
 
     net, acc = cached_classifier(path, info.img_channels, info.num_classes, info.img_size, fit,
                                  {"data": to_dict(cfg), "key": key})
+    return Classifier(net, acc, key)
+
+
+def _file_classifier(cfg: DataConfig, data, progress: bool) -> Classifier:
+    """A class folder's classifier: trained on its images less the held-out share, its accuracy measured on that share.
+    The cache key adds the file list, the framing settings and the share, so a changed folder trains a new one."""
+    from ..data.folder import HELD_OUT_SEED, HELD_OUT_SHARE
+    from ..data.stream import collate
+
+    info = data.info
+    files = hashlib.sha256(json.dumps(data.files).encode()).hexdigest()
+    key = _key(cfg, info, {"files": files, "load_size": data.load_size, "crop": cfg.crop,
+                           "held_out": [HELD_OUT_SHARE, HELD_OUT_SEED]})
+    path = cache_dir() / "classifiers" / key
+
+    def fit() -> tuple[SmallCNN, float]:
+        kept, held_out = data.held_out()
+        if progress:
+            print(f"gankit: training the {info.name} classifier used for evaluation on {len(kept)} of its "
+                  f"{len(data)} images, testing it on the other {len(held_out)} (a seeded {HELD_OUT_SHARE:.0%} of "
+                  f"each class; cached in {path})", file=sys.stderr)
+        with torch.random.fork_rng():  # item i read with augmentation seed i, as evaluation reads the real images
+            x, y = collate([data[(i, i)] for i in range(len(data))])  # uint8: a float copy of a big folder is GBs
+        return train_classifier(x[kept], y[kept], x[held_out], y[held_out], info.num_classes, progress=progress)
+
+    net, acc = cached_classifier(path, info.img_channels, info.num_classes, info.img_size, fit,
+                                 {"data": to_dict(cfg), "key": key, "held_out_share": HELD_OUT_SHARE,
+                                  "held_out_seed": HELD_OUT_SEED})
     return Classifier(net, acc, key)

@@ -21,7 +21,7 @@ class Reference:
     spread."""
 
     def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_real: int = 10_000):
-        from ..data import load_dataset
+        from ..data import load_dataset, read_batch
         from ..data.mixtures import MIXTURES
         from .classifier import get_classifier
 
@@ -49,7 +49,7 @@ class Reference:
             real = load_dataset(dataclasses.replace(data_cfg, split="train", flip=False))
             # The reference set: 10,000 training images at most (seeded), as many as a default evaluation draws.
             keep = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:max_real]
-            batch = real.batch(keep, torch.Generator())
+            batch = read_batch(real, keep)
             x, labels = batch["x"].cpu(), batch["label"].cpu().numpy()
             feats, _ = self.classify(x)
             self.real_x, self.real_labels = x, labels  # also the reference set of encoder metrics
@@ -70,9 +70,9 @@ class Reference:
     def test_set(self) -> tuple[torch.Tensor, np.ndarray]:
         """The held-out split with every class and label (10,000 images at most), in [-1, 1], and its labels."""
         if self._test is None:
-            from ..data import load_dataset
+            from ..data import load_dataset, read_batch
 
             test = load_dataset(dataclasses.replace(self.data_cfg, split="test", flip=False, exclude_classes=[]))
-            batch = test.batch(torch.arange(min(len(test), 10_000)), torch.Generator())
+            batch = read_batch(test, torch.arange(min(len(test), 10_000)))
             self._test = batch["x"].cpu(), batch["label"].cpu().numpy()
         return self._test

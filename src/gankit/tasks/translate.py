@@ -223,15 +223,10 @@ class MultiDomainEvaluator:
     judges with independent classifiers)."""
 
     def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_items: int = 500):
-        from ..data import load_dataset
+        from ..data import load_dataset, read_batch
 
         data = load_dataset(dataclasses.replace(data_cfg, split="test", flip=False))
-        items = torch.arange(min(len(data), max_items))
-        if hasattr(data, "batch"):
-            self.x = data.batch(items, torch.Generator())["x"].cpu()
-        else:
-            with torch.random.fork_rng():
-                self.x = torch.stack([data[(i, i)][0]["x"] for i in items.tolist()]).float() / 127.5 - 1
+        self.x = read_batch(data, torch.arange(min(len(data), max_items)))["x"].cpu()
 
     def __call__(self, model, n: int = 500, seed: int = 0, G=None) -> dict[str, Any]:
         x = self.x[:n].to(model.device)
