@@ -238,7 +238,7 @@ class StarGAN(GANModel):
             if len(ones) > 1:
                 raise GankitError(f"{' and '.join(ones)} exclude each other: set one of them to 1")
         if not target:
-            raise ArgumentError("target", "is needed: attributes (name=1,...), a domain, or every domain")
+            raise ArgumentError("target", "is needed")
         return target
 
     def all_targets(self) -> list[tuple[str, dict[str, Any]]]:
@@ -287,7 +287,7 @@ class StarGAN(GANModel):
             raise ArgumentError("direction", "does not apply: stargan has one generator for every target; give a "
                                              "target instead")
         if target is None:
-            raise ArgumentError("target", "is needed: attributes (name=1,...), a domain, or every domain")
+            raise ArgumentError("target", "is needed")
         return Retargeted(self, target), self.G.multiple
 
     def sample_grid(self, n, generator, G, data):

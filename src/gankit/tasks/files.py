@@ -28,7 +28,7 @@ def find_inputs(inputs: list[str], out_dir: Path | None = None) -> list[tuple[Pa
         path = Path(spec).expanduser()
         if path.is_dir():
             if out_dir is not None and path.resolve() == out_dir.resolve():
-                raise ArgumentError("out", f"{out_dir} is also an input folder: choose another")
+                raise ArgumentError("out", f"{out_dir} is also an input folder: choose another folder")
             # Files, and symlinks that lead nowhere (reported as skipped); directory links are not followed.
             files = sorted(p for p in path.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists()))
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
