@@ -46,6 +46,9 @@ EXAMPLES = {
   gankit score runs/007-anogan-mnist scans/ --out s.csv --maps maps/ --calibrate normal/   # heat maps, yes/no""",
     "classify": """examples:
   gankit classify runs/008-triplegan-mnist photos/ --out labels.csv          # label and probabilities""",
+    "upscale": """examples:
+  gankit upscale runs/010-enhancenet-cbsd68 photos/ --out big/            # x4, names and formats kept
+  gankit upscale runs/010-enhancenet-cbsd68 small.png --out big/ --compare cmp/   # bicubic beside it""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
     "evaluate": """examples:
@@ -180,6 +183,12 @@ def _parser() -> argparse.ArgumentParser:
     _image_tool(sub, "classify", "class probabilities for images with a Triple-GAN model",
                 ("FILE.csv", "file, label, class index, probabilities"), batch_size=256)
 
+    up = _image_tool(sub, "upscale", "enlarge images with an EnhanceNet model (x4 of any size)",
+                     ("DIR", "output folder (file names are kept)"), batch_size=1)
+    up.add_argument("--compare", metavar="DIR", help="also write the bicubic upsampling beside the model's")
+    up.add_argument("--tile", type=_positive, default=128, metavar="N",
+                    help="largest piece of an input (pixels a side) run at once (default 128)")
+
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
     e.add_argument("run_dir", metavar="RUN_DIR")
@@ -288,6 +297,16 @@ def _classify(a) -> int:
     return 0
 
 
+def _upscale(a) -> int:
+    from .modelio import load
+    from .tasks.upscale import upscale_files
+
+    written = upscale_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.compare, a.tile,
+                            progress=not a.quiet)
+    print(f"{len(written)} images written to {a.out}" + (f"; comparisons: {a.compare}" if a.compare else ""))
+    return 0
+
+
 def _export(a) -> int:
     from .modelio import export
 
@@ -330,7 +349,8 @@ def _config(a) -> int:
 
 
 COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "encode": _encode,
-            "explore": _explore, "score": _score, "classify": _classify, "export": _export, "evaluate": _evaluate,
+            "explore": _explore, "score": _score, "classify": _classify, "upscale": _upscale,
+            "export": _export, "evaluate": _evaluate,
             "list": _list, "config": _config}
 
 
@@ -365,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 FLAGS = {"target": "a target (--attrs, --domain or --all-domains)"}
 # The command that serves each task.
 TASK_COMMANDS = {"sample": "sample", "translate": "translate", "encode": "encode", "explore": "explore",
-                 "score": "score", "classify": "classify"}
+                 "score": "score", "classify": "classify", "upscale": "upscale"}
 
 
 def _worded(e: Exception) -> str:

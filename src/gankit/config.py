@@ -186,6 +186,7 @@ class DataConfig:
     attr_groups: list[list[str]] = field(default_factory=list)
     attr_file: str = ""
     second: str = ""
+    sr_scale: int = 4  # super-resolution data (sr:DIR, cbsd68): the input is this many times smaller
 
     def __post_init__(self) -> None:
         _fail_if(self.img_size is not None and self.img_size < 4, "'data.img_size' must be at least 4")
@@ -193,6 +194,7 @@ class DataConfig:
         _fail_if(self.in_channels not in (None, 1, 3), "'data.in_channels' must be 1 or 3")
         _fail_if(self.load_size is not None and self.load_size < 1, "'data.load_size' must be positive")
         _fail_if(self.workers < 0, "'data.workers' must be 0 or more")
+        _fail_if(self.sr_scale not in (2, 4), "'data.sr_scale' must be 2 or 4")
         _fail_if(self.labels_per_class < 0, "'data.labels_per_class' must be 0 (all labels) or more")
         _fail_if(any(c < 0 for c in self.exclude_classes), "'data.exclude_classes' lists class indices (0, 1, ...)")
 

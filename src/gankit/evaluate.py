@@ -18,7 +18,7 @@ import torch
 
 from .config import DataConfig
 from .metrics.reference import Reference
-from .tasks import classify, encode, sample, score, translate
+from .tasks import classify, encode, sample, score, translate, upscale
 
 
 class Evaluator:
@@ -42,10 +42,33 @@ class Evaluator:
             return m
 
 
+class UpscaleEvaluator:
+    """Super-resolution on the held-out split's whole images (tasks/upscale.py), at most `max_items` of them."""
+
+    def __init__(self, data_cfg: DataConfig, max_items: int = 100):
+        import dataclasses
+
+        from PIL import Image
+
+        from .data import load_dataset
+        from .data.transforms import pil_to_tensor, to_mode
+
+        data = load_dataset(dataclasses.replace(data_cfg, split="test"))
+        self.images = []
+        for path in data.files[:max_items]:
+            with Image.open(path) as img:
+                self.images.append(pil_to_tensor(to_mode(img, data.channels)).float() / 255)
+
+    def __call__(self, model, n: int = 100, seed: int = 0, G=None) -> dict[str, Any]:
+        return upscale.evaluate(model, self.images[:n], seed=seed)
+
+
 def make_evaluator(data_cfg: DataConfig, model, progress: bool = True):
     """A callable `(model, n, seed, G) -> metrics` for the model's tasks on `data_cfg`'s dataset."""
     if "translate" in model.tasks:
         return translate.make_evaluator(data_cfg, model, progress=progress)
+    if "upscale" in model.tasks:
+        return UpscaleEvaluator(data_cfg)
     return Evaluator(data_cfg, model, progress=progress)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from .models import GANModel
-from .tasks import classify, encode, sample, score, translate
+from .tasks import classify, encode, sample, score, translate, upscale
 
 
 class Model:
@@ -48,6 +48,10 @@ class Model:
     def score(self, images: torch.Tensor, scorer: str | None = None, seed: int = 0) -> torch.Tensor:
         """Images in [0, 1] -> one anomaly score per image."""
         return score.score(self.system, images, scorer, seed=seed)
+
+    def upscale(self, images: torch.Tensor, tile: int = 128, overlap: int = 16) -> torch.Tensor:
+        """Images in [0, 1], (N, C, h, w) -> (N, C, scale h, scale w) in [0, 1] (large images in tiles)."""
+        return upscale.upscale(self.system, images, tile, overlap)
 
     def classify(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Images in [0, 1] -> class probabilities (N, K)."""

@@ -12,11 +12,17 @@ from ..conftest import TINY
 
 VECTOR_OK = {"gan", "lsgan", "wgan", "wgan-gp"}
 # Image-to-image systems take paired or unpaired images and translate rather than sample: their smoke test is
-# tests/models/test_translation.py (pix2pix, CycleGAN) and tests/models/test_stargan.py.
+# tests/models/test_translation.py (pix2pix, CycleGAN) and tests/models/test_stargan.py; EnhanceNet's (upscale) is
+# tests/models/test_enhancenet.py.
 TRANSLATION = {"pix2pix", "cyclegan", "stargan"}
+SAMPLERS = sorted(name for name in MODELS.names() if "sample" in MODELS.get(name).tasks)
 
 
-@pytest.mark.parametrize("name", sorted(set(MODELS.names()) - TRANSLATION))
+def test_every_system_without_a_sampler_is_tested_elsewhere():
+    assert set(MODELS.names()) - set(SAMPLERS) == TRANSLATION | {"enhancenet"}
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
 def test_trains_samples_and_reloads(name, tmp_path):
     before = gankit.train(name, "digits", overrides=TINY, steps=1, out=tmp_path / "a", device="cpu",
                           progress=False).model

@@ -7,7 +7,7 @@ import dataclasses
 from ..config import DataConfig
 from ..errors import DataError
 from ..registry import DATASETS
-from . import attributes, builtin, demos, folder, mixtures, pairs  # noqa: F401  (registers the datasets)
+from . import attributes, builtin, demos, folder, mixtures, pairs, sr  # noqa: F401  (registers the datasets)
 from .folder import ImageFolder
 from .info import Batch, DataInfo
 from .stream import BatchStream, read_batch

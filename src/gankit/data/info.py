@@ -34,6 +34,8 @@ class DataInfo:
     attrs: list[str] = dataclasses.field(default_factory=list)
     attr_groups: list[list[int]] = dataclasses.field(default_factory=list)
     label_sets: list[int] = dataclasses.field(default_factory=list)
+    # Super-resolution data (kind "sr"): how many times larger the target ("B") is than the input ("A").
+    scale: int = 0
 
     @property
     def is_image(self) -> bool:

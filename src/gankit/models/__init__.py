@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (registers the systems)
     cgan,
     cyclegan,
     dcgan,
+    enhancenet,
     gan,
     infogan,
     lsgan,

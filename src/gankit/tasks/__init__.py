@@ -14,7 +14,7 @@ from ..errors import TaskError
 # task -> (module, protocol class name)
 PROTOCOLS = {"sample": ("sample", "Sampler"), "translate": ("translate", "Translator"),
              "encode": ("encode", "Encoder"), "explore": ("encode", "Explorer"), "score": ("score", "Scorer"),
-             "classify": ("classify", "Classifier")}
+             "classify": ("classify", "Classifier"), "upscale": ("upscale", "Upscaler")}
 
 
 def require(model, task: str) -> None:

@@ -53,7 +53,7 @@ def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
     for source, rel in find_inputs(inputs, out_dir):
         target = out_dir / rel if rel.suffix.lower() in WRITABLE else out_dir / rel.with_suffix(".png")
         if target in targets and targets[target].resolve() != source.resolve():
-            raise GankitError(f"{targets[target]} and {source} would both be written to {target}; translate them "
+            raise GankitError(f"{targets[target]} and {source} would both be written to {target}; process them "
                               "in separate runs or pass their folder")
         targets[target] = source
     return [(source, target) for target, source in targets.items()]

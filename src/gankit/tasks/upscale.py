@@ -1,0 +1,132 @@
+"""`gankit upscale`: super-resolution (EnhanceNet) of images of any size, on tensors and on files, and its
+evaluation with the standard protocol.
+
+Large images go through the network in overlapping tiles: each tile is cut with a margin of `overlap` input pixels
+on every side that has a neighbour, and only its centre is kept, so the output equals the whole-image output
+wherever the network's receptive field fits in the margin, and memory is bounded by the tile, not the photo.
+
+Evaluation (on the held-out images, whole, not crops): each target image cropped to a multiple of the scale, its
+input made by the data's own bicubic downscaling (rounded to 8 bits), and PSNR and SSIM on the luma channel (BT.601)
+with `scale` pixels shaved off each border, beside the bicubic upsampling's; the high-frequency energy ratio (finest
+Laplacian band of the output over the target's) and the Laplacian-patch Fréchet distance.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from PIL import Image
+from torch import nn
+
+from ..data.transforms import pil_to_tensor, to_mode
+from ..errors import ArgumentError, GankitError
+from ..images import grid, save_png
+from ..nn import inference
+from ..nn.resize import imresize
+from . import require
+from .files import LUMA, collect_inputs, image_files, save_image
+
+
+@runtime_checkable
+class Upscaler(Protocol):
+    """A system that enlarges images: the network from images in [0, 1] to `scale` times their size."""
+
+    def upscaler(self) -> tuple[nn.Module, int]: ...
+
+
+def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, overlap: int = 16) -> torch.Tensor:
+    """net(x) for (N, C, h, w) in tiles of at most `tile` x `tile` input pixels (plus the overlap); an image that fits
+    one tile goes through whole."""
+    if tile < 1 or overlap < 0:
+        raise ArgumentError("tile", f"must be at least 1 (and the overlap 0 or more), got {tile} / {overlap}")
+    n, c, h, w = x.shape
+    if h <= tile and w <= tile:
+        return net(x)
+    out = torch.empty(n, c, h * scale, w * scale, dtype=x.dtype, device=x.device)
+    for top in range(0, h, tile):
+        for left in range(0, w, tile):
+            t0, l0 = max(0, top - overlap), max(0, left - overlap)
+            t1, l1 = min(h, top + tile + overlap), min(w, left + tile + overlap)
+            y = net(x[..., t0:t1, l0:l1])
+            bottom, right = min(h, top + tile), min(w, left + tile)
+            out[..., top * scale:bottom * scale, left * scale:right * scale] = \
+                y[..., (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale]
+    return out
+
+
+def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int = 16) -> torch.Tensor:
+    """Images in [0, 1], (N, C, h, w) with the model's channels -> (N, C, scale h, scale w) in [0, 1], on the CPU."""
+    require(model, "upscale")
+    net, scale = model.upscaler()
+    channels = model.info.img_channels
+    if images.dim() != 4 or images.shape[1] != channels:
+        raise GankitError(f"{model.cfg.name} takes (N, {channels}, H, W) images, got {tuple(images.shape)}")
+    with inference(net):
+        out = run_tiled(net, images.to(model.device, torch.float32), scale, tile, overlap)
+    return out.clamp(0, 1).cpu()
+
+
+def upscale_files(model, inputs: list[str], out_dir: str | Path, compare: str | Path | None = None,
+                  tile: int = 128, overlap: int = 16, progress: bool = True) -> list[Path]:
+    """Each image file `scale` times larger into out_dir, names (and the layout below a folder) kept; grey images
+    into a colour model by channel replication, colour into a grey one by luma. With `compare` (a folder), also the
+    bicubic upsampling beside the model's, one PNG per input."""
+    from tqdm import tqdm
+
+    require(model, "upscale")
+    out_dir = Path(out_dir)
+    pairs = collect_inputs(inputs, out_dir)
+    readable = set(image_files([str(source) for source, _ in pairs], "upscale"))
+    pairs = [(source, target) for source, target in pairs if source in readable]
+    _, scale = model.upscaler()
+    written = []
+    for source, target in tqdm(pairs, unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
+        with Image.open(source) as img:
+            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+            x = pil_to_tensor(to_mode(img, model.info.img_channels)).float()[None] / 255
+        y = upscale(model, x, tile, overlap)
+        if grey and y.shape[1] == 3:  # a grey photo stays grey
+            y = (y * LUMA).sum(1, keepdim=True)
+            x = x[:, :1]
+        save_image(y[0], target)
+        written.append(target)
+        if compare is not None:
+            bicubic = imresize(x, scale=scale).clamp(0, 1)
+            where = Path(compare) / target.relative_to(out_dir).with_suffix(".png")
+            where.parent.mkdir(parents=True, exist_ok=True)
+            save_png(grid(torch.cat([bicubic, y]), nrow=2, min_tile=64), where)
+    return written
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+
+
+def evaluate(model, hr_images: list[torch.Tensor], seed: int = 0) -> dict[str, Any]:
+    """The protocol above on whole held-out images (each (C, H, W) in [0, 1])."""
+    from ..data.sr import lr_from_hr
+    from ..metrics.image_quality import high_frequency_ratio, laplacian_fd, mod_crop, sr_psnr, sr_ssim
+
+    _, scale = model.upscaler()
+    m: dict[str, Any] = {"images": len(hr_images), "scale": scale}
+    rows: dict[str, list[float]] = {k: [] for k in ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic",
+                                                     "hf_ratio", "hf_ratio_bicubic")}
+    outs, targets = [], []
+    for hr in hr_images:
+        hr = mod_crop(hr[None], scale)
+        lr = lr_from_hr((hr * 255).round().to(torch.uint8), scale).float() / 255
+        sr = upscale(model, lr)
+        bicubic = imresize(lr, scale=scale).clamp(0, 1)
+        for name, y in (("", sr), ("_bicubic", bicubic)):
+            rows[f"psnr_y{name}"].append(float(sr_psnr(y, hr, scale)))
+            rows[f"ssim_y{name}"].append(float(sr_ssim(y, hr, scale)))
+            rows[f"hf_ratio{name}"].append(float(high_frequency_ratio(y, hr, scale)))
+        outs.append(sr)
+        targets.append(hr)
+    m.update({k: sum(v) / len(v) for k, v in rows.items()})
+    # The Laplacian-patch distance pools patches of every image; images of one size share a call.
+    if all(t.shape == targets[0].shape for t in targets) and min(targets[0].shape[-2:]) >= 28:
+        m.update(laplacian_fd(torch.cat(targets), torch.cat(outs), seed=seed))
+    return m
