@@ -262,3 +262,19 @@ def test_real_weights_recognise_the_set5_butterfly(tmp_path):
     with torch.no_grad():
         p = net(eff.normalize_input(x)).softmax(1)[0]
     assert int(p.argmax()) == 323 and p[323] > 0.8  # ImageNet 323: monarch butterfly
+
+
+def test_this_is_the_only_torch_load_in_gankit_and_it_is_weights_only():
+    import ast
+    from pathlib import Path
+
+    import gankit
+
+    calls = []
+    for path in Path(gankit.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch":
+                kw = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
+                calls.append((path.name, kw.get("weights_only")))
+    assert calls == [("efficientnet.py", True)]
