@@ -75,3 +75,13 @@ def test_trains_upscales_and_evaluates(losses, tmp_path):
 
     m = evaluate(tmp_path / "r", n=2, progress=False)
     assert m["images"] == 2 and m["scale"] == 4 and m["psnr_y_bicubic"] > 20
+
+
+def test_pat_trains_with_the_feature_net(tmp_path):
+    # The random feature net: the same network without ImageNet weights, so this runs without the package.
+    run = gankit.train("enhancenet", f"cbsd68:{shared('sr')}", overrides=[
+        "model.losses=PAT", "model.feature_net=random", "model.width=8", "model.blocks=1", "data.img_size=64",
+        "train.tensorboard=false"], steps=2, batch_size=2, out=tmp_path / "r", device="cpu", progress=False)
+    row = (tmp_path / "r" / "stats.jsonl").read_text().splitlines()[-1]
+    assert all(f'"G/{k}"' in row for k in "PAT") and "nan" not in row
+    assert all(k.startswith(("G.", "D.")) for k in run.model.state_dict())  # the feature net is not saved

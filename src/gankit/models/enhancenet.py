@@ -159,9 +159,15 @@ class EnhanceNet(GANModel):
     def features(self, x01: torch.Tensor) -> dict[str, torch.Tensor]:
         """P and T's feature maps of images in [0, 1] (the network is built on first use)."""
         if not self._feature_net:
+            from ..metrics.classifier import cache_dir
             from ..nn.efficientnet import feature_net
 
-            self._feature_net.append(feature_net(self.cfg.feature_net).to(x01.device))
+            layers = tuple((PERCEPTUAL if "P" in self.cfg.losses else {}) | (TEXTURE if "T" in self.cfg.losses else {}))
+            if self.cfg.feature_net == "random":
+                net = feature_net("random", layers=layers)
+            else:
+                net = feature_net("imagenet", cache_dir(), layers=layers)
+            self._feature_net.append(net.to(x01.device))
         return self._feature_net[0](x01)
 
     def train_step(self, next_batch: Callable[[], Batch], step: int) -> dict[str, torch.Tensor]:
