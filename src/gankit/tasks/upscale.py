@@ -8,7 +8,8 @@ wherever the network's receptive field fits in the margin, and memory is bounded
 Evaluation (on the held-out images, whole, not crops): each target image cropped to a multiple of the scale, its
 input made by the data's own bicubic downscaling (rounded to 8 bits), and PSNR and SSIM on the luma channel (BT.601)
 with `scale` pixels shaved off each border, beside the bicubic upsampling's; the high-frequency energy ratio (finest
-Laplacian band of the output over the target's) and the Laplacian-patch Fréchet distance.
+Laplacian band of the output over the target's) and the Laplacian-patch Fréchet distance (of the images' central
+region of the size they all have).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def evaluate(model, hr_images: list[torch.Tensor], seed: int = 0) -> dict[str, A
     m: dict[str, Any] = {"images": len(hr_images), "scale": scale}
     rows: dict[str, list[float]] = {k: [] for k in ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic",
                                                      "hf_ratio", "hf_ratio_bicubic")}
-    outs, targets = [], []
+    outs, bicubics, targets = [], [], []
     for hr in hr_images:
         hr = mod_crop(hr[None], scale)
         lr = lr_from_hr((hr * 255).round().to(torch.uint8), scale).float() / 255
@@ -124,9 +125,20 @@ def evaluate(model, hr_images: list[torch.Tensor], seed: int = 0) -> dict[str, A
             rows[f"ssim_y{name}"].append(float(sr_ssim(y, hr, scale)))
             rows[f"hf_ratio{name}"].append(float(high_frequency_ratio(y, hr, scale)))
         outs.append(sr)
+        bicubics.append(bicubic)
         targets.append(hr)
     m.update({k: sum(v) / len(v) for k, v in rows.items()})
-    # The Laplacian-patch distance pools patches of every image; images of one size share a call.
-    if all(t.shape == targets[0].shape for t in targets) and min(targets[0].shape[-2:]) >= 28:
-        m.update(laplacian_fd(torch.cat(targets), torch.cat(outs), seed=seed))
+    # The Laplacian-patch distance pools patches of every image: each cut to the centre region all images have.
+    h, w = min(t.shape[-2] for t in targets), min(t.shape[-1] for t in targets)
+    if min(h, w) >= 28 and len(targets) >= 2:
+        real = torch.cat([centre(t, h, w) for t in targets])
+        m.update(laplacian_fd(real, torch.cat([centre(o, h, w) for o in outs]), seed=seed))
+        bicubic_fd = laplacian_fd(real, torch.cat([centre(b, h, w) for b in bicubics]), seed=seed)
+        m.update({f"{k}_bicubic": v for k, v in bicubic_fd.items()})
     return m
+
+
+def centre(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """The central h x w of (..., H, W)."""
+    top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+    return x[..., top:top + h, left:left + w]
