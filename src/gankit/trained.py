@@ -49,7 +49,7 @@ class Model:
         """Images in [0, 1] -> one anomaly score per image."""
         return score.score(self.system, images, scorer, seed=seed)
 
-    def upscale(self, images: torch.Tensor, tile: int = 128, overlap: int = 16) -> torch.Tensor:
+    def upscale(self, images: torch.Tensor, tile: int = 128, overlap: int | None = None) -> torch.Tensor:
         """Images in [0, 1], (N, C, h, w) -> (N, C, scale h, scale w) in [0, 1] (large images in tiles)."""
         return upscale.upscale(self.system, images, tile, overlap)
 

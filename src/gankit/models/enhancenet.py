@@ -108,6 +108,9 @@ class EnhanceNetGenerator(nn.Module):
         self.up = nn.ModuleList(conv(width, width) for _ in range(int(math.log2(scale))))
         self.tail = conv(width, width)
         self.out = conv(width, channels)
+        # How far (in input pixels) an output pixel sees: the input conv and two per block at the input's size, the
+        # convs after upsampling (under 2 input pixels together), and the bicubic skip's 2. Tiling keeps this margin.
+        self.receptive_radius = 1 + 2 * blocks + 2 + 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.blocks(F.relu(self.head(x - self.means)))

@@ -2,8 +2,8 @@
 evaluation with the standard protocol.
 
 Large images go through the network in overlapping tiles: each tile is cut with a margin of `overlap` input pixels
-on every side that has a neighbour, and only its centre is kept, so the output equals the whole-image output
-wherever the network's receptive field fits in the margin, and memory is bounded by the tile, not the photo.
+on every side that has a neighbour (by default the network's `receptive_radius`), and only its centre is kept, so
+the output equals the whole-image output, and memory is bounded by the tile, not the photo.
 
 Evaluation (on the held-out images, whole, not crops): each target image cropped to a multiple of the scale, its
 input made by the data's own bicubic downscaling (rounded to 8 bits), and PSNR and SSIM on the luma channel (BT.601)
@@ -58,20 +58,22 @@ def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, over
     return out
 
 
-def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int = 16) -> torch.Tensor:
+def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int | None = None) -> torch.Tensor:
     """Images in [0, 1], (N, C, h, w) with the model's channels -> (N, C, scale h, scale w) in [0, 1], on the CPU."""
     require(model, "upscale")
     net, scale = model.upscaler()
     channels = model.info.img_channels
     if images.dim() != 4 or images.shape[1] != channels:
         raise GankitError(f"{model.cfg.name} takes (N, {channels}, H, W) images, got {tuple(images.shape)}")
+    if overlap is None:
+        overlap = getattr(net, "receptive_radius", 16)
     with inference(net):
         out = run_tiled(net, images.to(model.device, torch.float32), scale, tile, overlap)
     return out.clamp(0, 1).cpu()
 
 
 def upscale_files(model, inputs: list[str], out_dir: str | Path, compare: str | Path | None = None,
-                  tile: int = 128, overlap: int = 16, progress: bool = True) -> list[Path]:
+                  tile: int = 128, overlap: int | None = None, progress: bool = True) -> list[Path]:
     """Each image file `scale` times larger into out_dir, names (and the layout below a folder) kept; grey images
     into a colour model by channel replication, colour into a grey one by luma. With `compare` (a folder), also the
     bicubic upsampling beside the model's, one PNG per input."""
