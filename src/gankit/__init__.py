@@ -21,7 +21,8 @@ def _api(name: str) -> property:
     def get(module):
         return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
 
-    def put(module, value):  # the import system records a sub-package of the same name; `gankit.train.X` still works
+    def put(module, value):  # the import system records the sub-package of the same name: `from gankit.train import X`
+        # still works; the attribute `gankit.train` is the function
         pass
 
     return property(get, put)

@@ -86,15 +86,16 @@ def _device(c: argparse.ArgumentParser, default: str | None = "auto") -> None:
     c.add_argument("--device", default=default, choices=["auto", "cpu", "cuda", "mps"])
 
 
-def _image_tool(sub, name: str, help: str, out: tuple[str, str], batch_size: int) -> argparse.ArgumentParser:
+def _image_tool(sub, name: str, help: str, out: tuple[str, str], batch_size: int | None) -> argparse.ArgumentParser:
     """A command that runs a trained model over image files (translate, encode, score, classify): they share their
     arguments so a user who knows one knows the others."""
     c = sub.add_parser(name, help=help, epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
     c.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     c.add_argument("--out", required=True, metavar=out[0], help=out[1])
-    c.add_argument("--batch-size", type=_positive, default=batch_size, metavar="N",
-                   help=f"images per forward (default {batch_size})")
+    if batch_size is not None:
+        c.add_argument("--batch-size", type=_positive, default=batch_size, metavar="N",
+                       help=f"images per forward (default {batch_size})")
     _device(c)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     return c
@@ -184,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
                 ("FILE.csv", "file, label, class index, probabilities"), batch_size=256)
 
     up = _image_tool(sub, "upscale", "enlarge images with an EnhanceNet model (x4 of any size)",
-                     ("DIR", "output folder (file names are kept)"), batch_size=1)
+                     ("DIR", "output folder (file names are kept)"), batch_size=None)
     up.add_argument("--compare", metavar="DIR", help="also write the bicubic upsampling beside the model's")
     up.add_argument("--tile", type=_positive, default=128, metavar="N",
                     help="largest piece of an input (pixels a side) run at once (default 128)")

@@ -45,7 +45,7 @@ class Evaluator:
 class UpscaleEvaluator:
     """Super-resolution on the held-out split's whole images (tasks/upscale.py), at most `max_items` of them."""
 
-    def __init__(self, data_cfg: DataConfig, max_items: int = 100):
+    def __init__(self, data_cfg: DataConfig, channels: int, max_items: int = 100):
         import dataclasses
 
         from PIL import Image
@@ -57,7 +57,7 @@ class UpscaleEvaluator:
         self.images = []
         for path in data.files[:max_items]:
             with Image.open(path) as img:
-                self.images.append(pil_to_tensor(to_mode(img, data.channels)).float() / 255)
+                self.images.append(pil_to_tensor(to_mode(img, channels)).float() / 255)
 
     def __call__(self, model, n: int = 100, seed: int = 0, G=None) -> dict[str, Any]:
         return upscale.evaluate(model, self.images[:n], seed=seed)
@@ -68,7 +68,7 @@ def make_evaluator(data_cfg: DataConfig, model, progress: bool = True):
     if "translate" in model.tasks:
         return translate.make_evaluator(data_cfg, model, progress=progress)
     if "upscale" in model.tasks:
-        return UpscaleEvaluator(data_cfg)
+        return UpscaleEvaluator(data_cfg, model.info.img_channels)
     return Evaluator(data_cfg, model, progress=progress)
 
 

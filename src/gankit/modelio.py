@@ -15,7 +15,7 @@ from . import __version__
 from .config import RunConfig, drop_retired, resolve_config, to_dict
 from .data.info import DataInfo
 from .data.stream import mix
-from .errors import CheckpointError, ConfigError, GankitError
+from .errors import ArgumentError, CheckpointError, ConfigError, GankitError
 from .models import GANModel
 from .registry import MODELS
 from .safetensors_io import read_tensors, write_tensors
@@ -33,10 +33,12 @@ def pick_device(name: str) -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GankitError("--device cuda: no CUDA GPU is visible to this torch build; use --device cpu")
+    if name.split(":")[0] not in ("cpu", "cuda", "mps"):
+        raise ArgumentError("device", f"'{name}' is unknown; valid: auto, cpu, cuda, mps")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ArgumentError("device", f"{name}: no CUDA GPU is visible to this torch build; use cpu")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise GankitError("--device mps: Apple's MPS backend is not available here; use --device cpu")
+        raise ArgumentError("device", "mps: Apple's MPS backend is not available here; use cpu")
     return torch.device(name)
 
 
@@ -113,7 +115,7 @@ def export(run_dir: str | Path, out: str | Path) -> Path:
     """Write a self-describing model folder (config.json + model.safetensors) from a run's newest checkpoint."""
     run_dir, out = Path(run_dir), Path(out)
     if out.exists() and any(out.iterdir()):
-        raise GankitError(f"{out} exists and is not empty; choose another --out")
+        raise ArgumentError("out", f"{out} exists and is not empty; choose another folder")
     model = load(run_dir)
     meta = {
         "format": MODEL_FORMAT,

@@ -19,13 +19,33 @@ class Model:
         object.__setattr__(self, "system", system)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.system, name)
+        try:
+            system = self.__dict__["system"]
+        except KeyError:  # copy and pickle look attributes up before __init__ has run
+            raise AttributeError(name) from None
+        return getattr(system, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self.system, name, value)
 
     def __repr__(self) -> str:
         return f"Model({self.system.cfg.name}, tasks={self.system.tasks})"
+
+    # The module methods that return the module return this wrapper, so `gankit.load(p).to("cuda").sample(8)` works.
+    def to(self, device: str | torch.device) -> Model:
+        self.system.to_device(torch.device(device))
+        return self
+
+    def cpu(self) -> Model:
+        return self.to("cpu")
+
+    def eval(self) -> Model:
+        self.system.eval()
+        return self
+
+    def train(self, mode: bool = True) -> Model:
+        self.system.train(mode)
+        return self
 
     def sample(self, n: int = 64, seed: int | None = None, label: int | None = None) -> torch.Tensor:
         """n images as floats in [0, 1], (n, C, H, W) (2-D data: (n, D)); `label=` for label-conditioned systems."""

@@ -85,3 +85,9 @@ def test_pat_trains_with_the_feature_net(tmp_path):
     row = (tmp_path / "r" / "stats.jsonl").read_text().splitlines()[-1]
     assert all(f'"G/{k}"' in row for k in "PAT") and "nan" not in row
     assert all(k.startswith(("G.", "D.")) for k in run.model.state_dict())  # the feature net is not saved
+
+
+def test_a_crop_the_texture_patches_do_not_tile_is_refused():
+    with pytest.raises(ConfigError, match="multiple of 64"):
+        EnhanceNet(EnhanceNetConfig(losses="PAT"), DataInfo("sr", 96, 3, kind="sr", in_channels=3, scale=4))
+    EnhanceNet(EnhanceNetConfig(losses="EA"), DataInfo("sr", 96, 3, kind="sr", in_channels=3, scale=4))  # no T

@@ -87,3 +87,16 @@ def test_a_model_that_does_not_upscale_is_one_line(model_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "dcgan does not upscale images" in err and "'gankit upscale' serves enhancenet" in err
     assert err.count("\n") == 1
+
+
+def test_photos_smaller_than_the_crop_are_skipped_with_a_count(tmp_path, capsys):
+    from gankit.config import DataConfig
+    from gankit.data import load_dataset
+    from gankit.errors import DataError
+
+    for i, side in enumerate((40, 20, 36)):
+        Image.new("RGB", (side, side + 3), (i * 60, 20, 20)).save(tmp_path / f"{i}.png")
+    data = load_dataset(DataConfig(spec=f"sr:{tmp_path}", img_size=32))
+    assert len(data) == 2 and "skipped 1 of 3 images smaller than the 32x32 crop" in capsys.readouterr().err
+    with pytest.raises(DataError, match="no image is at least 64x64"):
+        load_dataset(DataConfig(spec=f"sr:{tmp_path}", img_size=64))

@@ -14,6 +14,7 @@ ones are skipped and counted.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import torch
@@ -45,9 +46,15 @@ class SRFolder(SkipsLateFailures, torch.utils.data.Dataset):
             raise DataError(f"{spec}: {folder} is not a directory")
         files = visible_files(folder)
         good, _ = scan_images(files, spec)
-        self.files = [str(f) for f, ok in zip(files, good) if ok]
         self.spec, self.cfg, self.scale = spec, cfg, cfg.sr_scale
         self.img_size = cfg.img_size or DEFAULT_CROP
+        readable = [str(f) for f, ok in zip(files, good) if ok]
+        self.files = [f for f in readable if min(_size(f)) >= self.img_size]
+        if len(self.files) < len(readable):
+            print(f"gankit: {spec}: skipped {len(readable) - len(self.files)} of {len(readable)} images smaller than "
+                  f"the {self.img_size}x{self.img_size} crop (data.img_size)", file=sys.stderr)
+        if not self.files:
+            raise DataError(f"{spec}: no image is at least {self.img_size}x{self.img_size} (the crop, data.img_size)")
         if self.img_size % self.scale:
             raise DataError(f"{spec}: data.img_size={self.img_size} (the high-resolution crop) must be a multiple of "
                             f"data.sr_scale={self.scale}")
@@ -65,8 +72,6 @@ class SRFolder(SkipsLateFailures, torch.utils.data.Dataset):
         g = torch.Generator().manual_seed(seed)
         h, w = hr.shape[-2:]
         s = self.img_size
-        if h < s or w < s:
-            raise DataError(f"{self.files[index]} ({w}x{h}) is smaller than the {s}x{s} crop (data.img_size)")
         top = int(torch.randint(0, h - s + 1, (1,), generator=g))
         left = int(torch.randint(0, w - s + 1, (1,), generator=g))
         hr = hr[:, top:top + s, left:left + s]
@@ -79,6 +84,11 @@ class SRFolder(SkipsLateFailures, torch.utils.data.Dataset):
         index, seed = item
         return self.first_readable(index, len(self), lambda i: (self.load(i, seed), -1),
                                    lambda i: f"image {i} of {self.spec}", self.spec)
+
+
+def _size(path: str) -> tuple[int, int]:
+    with Image.open(path) as img:
+        return img.size
 
 
 def _split_folder(root: Path, split: str) -> Path:

@@ -188,7 +188,7 @@ def cached_classifier(path: Path, channels: int, num_classes: int, img_size: int
 def get_classifier(cfg: DataConfig, progress: bool = True) -> Classifier:
     """The cached classifier for this dataset at this size, trained on its 'train' split (test: 'test'); for a class
     folder, which has no test split, on all but a seeded share of each class (ImageFolder.held_out), tested on it."""
-    from ..data import load_dataset  # late: data imports models which import metrics users
+    from ..data import load_dataset  # late: importing data registers every dataset, which the metrics need not
 
     # The yardstick knows every class and every label, whatever subset a run trained on.
     cfg = dataclasses.replace(cfg, exclude_classes=[], labels_per_class=0)

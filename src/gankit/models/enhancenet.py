@@ -148,6 +148,11 @@ class EnhanceNet(GANModel):
         if info.kind != "sr":
             raise ConfigError(f"enhancenet trains on super-resolution data (--data sr:DIR, cbsd68, bsd68); "
                               f"{info.name} is not")
+        side = 4 * cfg.texture_patch  # conv3_1's map is at a quarter of the size and must tile into patches
+        if "T" in cfg.losses and info.img_size % side:
+            raise ConfigError(f"the texture loss compares {cfg.texture_patch}x{cfg.texture_patch} patches of a map a "
+                              f"quarter of the crop's size: data.img_size must be a multiple of {side}, got "
+                              f"{info.img_size}")
         self.G = EnhanceNetGenerator(info.img_channels, info.scale, cfg.width, cfg.blocks)
         if "A" in cfg.losses:
             self.D = EnhanceNetDiscriminator(info.img_channels, info.img_size)

@@ -127,8 +127,8 @@ class Pix2Pix(GANModel):
         if target is not None:
             raise ArgumentError("target", "is for multi-domain models (stargan); pix2pix translates one way")
         if direction != "AtoB":
-            raise ConfigError("pix2pix translates one way, from the input domain it was trained on (A; with "
-                              "data.direction=BtoA that was the B folder): use --direction AtoB")
+            raise ArgumentError("direction", "must be AtoB: pix2pix translates one way, from the input domain it was "
+                                             "trained on (A; with data.direction=BtoA that was the B folder)")
         return (PaperTestMode(self.G) if self.cfg.test_mode == "paper" else self.G), self.G.multiple
 
     def set_test_mode(self, mode: str) -> None:

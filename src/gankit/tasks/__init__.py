@@ -1,4 +1,5 @@
-"""What a trained model is used for, one file per job: sample, translate, encode (with explore), score, classify.
+"""What a trained model is used for, one file per job: sample, translate, encode (with explore), score, classify,
+upscale.
 
 Each file holds the protocol a system implements for that job (structural: the methods it must have), the
 tensor-level function the Python API calls, the files-in/files-out runner the CLI calls, and that job's evaluator.
@@ -15,6 +16,12 @@ from ..errors import TaskError
 PROTOCOLS = {"sample": ("sample", "Sampler"), "translate": ("translate", "Translator"),
              "encode": ("encode", "Encoder"), "explore": ("encode", "Explorer"), "score": ("score", "Scorer"),
              "classify": ("classify", "Classifier"), "upscale": ("upscale", "Upscaler")}
+
+
+def system_of(model):
+    """The system behind a `gankit.load` Model (trained.py), or the system itself: protocol checks look at the
+    system's class (from Python 3.12 `isinstance` with a protocol does not see a wrapper's forwarded attributes)."""
+    return getattr(model, "system", model)
 
 
 def require(model, task: str) -> None:

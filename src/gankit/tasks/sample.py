@@ -21,7 +21,7 @@ from ..errors import ArgumentError
 from ..images import grid, save_png, scatter, to_uint8
 from ..metrics import class_coverage, frechet_distance, gaussian_stats, mixture_coverage, precision_recall
 from ..nn import inference
-from . import require
+from . import require, system_of
 
 
 @runtime_checkable
@@ -46,7 +46,7 @@ def sample(model, n: int = 64, seed: int | None = None, label: int | None = None
     require(model, "sample")
     extra = {}
     if label is not None:
-        if not isinstance(model, LabelSampler):
+        if not isinstance(system_of(model), LabelSampler):
             raise ArgumentError("label", f"is for label-conditioned models; {model.cfg.name} takes none")
         extra["label"] = label
     with inference(getattr(model, model.ema_target)):
@@ -66,7 +66,7 @@ def sample_to_file(model, out: str | Path, n: int = 64, seed: int = 0, label: in
         if fmt == "png":
             save_png(scatter(images), out)
         else:
-            np.save(out, images.numpy())
+            np.save(out, images.cpu().numpy())
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npy":
@@ -113,7 +113,7 @@ def evaluate(model, reference, n: int = 10_000, seed: int = 0, G=None) -> dict[s
         cov = class_coverage(labels, K, reference.data_hist)
         m["classes_covered"], m["kl_to_data"] = cov["classes_covered"], cov["kl_to_data"]
         m["class_histogram"] = cov["histogram"]
-    if isinstance(model, LabelSampler):
+    if isinstance(system_of(model), LabelSampler):
         asked = torch.arange(n) % K
         xc = generate(model, n, seed + 1, G, label=asked)
         m["conditional_accuracy"] = float((reference.classify(xc)[1] == asked.numpy()).mean())

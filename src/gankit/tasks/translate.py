@@ -23,7 +23,7 @@ from ..data.transforms import pil_to_tensor, to_mode, uint8_to_unit
 from ..errors import ArgumentError, GankitError
 from ..images import grid, save_png
 from ..nn import inference, pad_to_multiple
-from . import require
+from . import require, system_of
 from .files import collect_inputs, save_image
 
 
@@ -52,7 +52,7 @@ class TestModes(Protocol):
 
 
 def set_test_mode(model, mode: str) -> None:
-    if not isinstance(model, TestModes):
+    if not isinstance(system_of(model), TestModes):
         raise ArgumentError("test_mode", f"is for pix2pix; {model.cfg.name} has no test-time noise to choose")
     model.set_test_mode(mode)
 
@@ -63,12 +63,12 @@ def choose_targets(model, attrs: str | None = None, domain: str | None = None, a
     two-domain model."""
     if not (all_domains or attrs or domain):
         return [("", None)]
-    if not isinstance(model, MultiDomain):
+    if not isinstance(system_of(model), MultiDomain):
         raise ArgumentError("attrs" if attrs else "domain" if domain else "all_domains",
                             f"is for multi-domain models (stargan); {model.cfg.name} takes no target")
     if all_domains:
         if attrs or domain:
-            raise ArgumentError("all_domains", "translates to every domain: leave out attrs and domain")
+            raise ArgumentError("all_domains", "translates to every domain: give no other target with it")
         return model.all_targets()
     return [("", model.parse_target(attrs, domain))]
 
@@ -247,5 +247,5 @@ class MultiDomainEvaluator:
 def make_evaluator(data_cfg: DataConfig, model, progress: bool = True
                    ) -> TranslationEvaluator | MultiDomainEvaluator:
     """Two-domain translation (paired or unpaired data) or multi-domain translation."""
-    evaluator = MultiDomainEvaluator if isinstance(model, MultiDomain) else TranslationEvaluator
+    evaluator = MultiDomainEvaluator if isinstance(system_of(model), MultiDomain) else TranslationEvaluator
     return evaluator(data_cfg, model.info, progress=progress)

@@ -46,7 +46,7 @@ def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, over
     n, c, h, w = x.shape
     if h <= tile and w <= tile:
         return net(x)
-    out = torch.empty(n, c, h * scale, w * scale, dtype=x.dtype, device=x.device)
+    out = torch.empty(n, c, h * scale, w * scale, dtype=x.dtype)  # on the CPU: only a tile is on the device
     for top in range(0, h, tile):
         for left in range(0, w, tile):
             t0, l0 = max(0, top - overlap), max(0, left - overlap)
@@ -54,7 +54,7 @@ def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, over
             y = net(x[..., t0:t1, l0:l1])
             bottom, right = min(h, top + tile), min(w, left + tile)
             out[..., top * scale:bottom * scale, left * scale:right * scale] = \
-                y[..., (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale]
+                y[..., (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale].cpu()
     return out
 
 
