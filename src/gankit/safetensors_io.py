@@ -6,6 +6,7 @@ that claims a multi-gigabyte header, or is not safetensors at all (a renamed pic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -67,3 +68,12 @@ def fsync_path(path: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks: checkpoints' tensors, the one imported weights file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -22,7 +22,7 @@ from gankit.nn.efficientnet import (
     load_lite0_weights,
     same_padding,
 )
-from gankit.safetensors_io import check_header
+from gankit.safetensors_io import check_header, sha256_of
 
 from ..conftest import shared
 
@@ -182,7 +182,7 @@ def test_cache_round_trip_reads_the_pth_once(tmp_path, monkeypatch):
     cache = tmp_path / "cache" / "weights" / "efficientnet-lite0.safetensors"
     assert cache.is_file() and calls == [True]
     meta = check_header(cache)["__metadata__"]
-    assert meta["source_sha256"] == eff._sha256(source) and meta["source"] == source.name
+    assert meta["source_sha256"] == sha256_of(source) and meta["source"] == source.name
     second = load_lite0_weights(tmp_path / "cache")
     assert calls == [True]  # the second call read only the safetensors cache
     for got in (first, second):

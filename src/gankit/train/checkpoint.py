@@ -8,7 +8,6 @@ removed only after a newer one is complete, so the last good one is never lost.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
-from ..safetensors_io import fsync_path, read_tensors, write_tensors
+from ..safetensors_io import fsync_path, read_tensors, sha256_of, write_tensors
 
 FORMAT = "gankit-checkpoint"
 VERSION = 1
@@ -65,14 +64,6 @@ def join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 # ------------------------------------------------------------------------------------- files on disk
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def step_dir_name(step: int) -> str:
