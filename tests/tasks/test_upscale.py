@@ -9,6 +9,7 @@ from gankit.data.sr import lr_from_hr
 from gankit.models import DataInfo
 from gankit.models.enhancenet import EnhanceNetGenerator
 from gankit.nn.resize import imresize
+from gankit.tasks.files import WRITABLE
 from gankit.tasks.upscale import run_tiled
 
 from ..conftest import shared
@@ -77,6 +78,12 @@ def test_hostile_files_are_upscaled_or_skipped_with_a_count(model_dir, tmp_path,
     assert f"skipped {len(must_skip)} of" in capsys.readouterr().err
     loaded = [n for n, (kind, _) in expected.items() if kind == "load"]
     assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == len(loaded)
+    for name, (kind, size) in expected.items():
+        if kind == "load":  # each readable image is four times larger, under its name (PNG where Pillow cannot write)
+            stem, dot, ext = name.rpartition(".")
+            target = tmp_path / "out" / (name if dot and "." + ext.lower() in WRITABLE else (stem or name) + ".png")
+            with Image.open(target) as img:
+                assert img.size == (4 * size[0], 4 * size[1]), name
 
 
 def test_a_model_that_does_not_upscale_is_one_line(model_dir, tmp_path, capsys):
