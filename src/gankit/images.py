@@ -13,7 +13,7 @@ from PIL import Image
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) floats in [0, 1] -> (N, H, W, C) uint8."""
-    x = images.detach().to("cpu", torch.float32).clamp(0, 1).mul(255).round().to(torch.uint8)
+    x = images.detach().to("cpu", torch.float32).clamp(0, 1).mul_(255).round_().to(torch.uint8)  # one float copy
     return x.permute(0, 2, 3, 1).numpy()
 
 

@@ -69,7 +69,7 @@ def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int | None = 
         overlap = getattr(net, "receptive_radius", 16)
     with inference(net):
         out = run_tiled(net, images.to(model.device, torch.float32), scale, tile, overlap)
-    return out.clamp(0, 1).cpu()
+    return out.clamp_(0, 1).cpu()  # in place: at x4 the output is the largest thing in memory
 
 
 def upscale_files(model, inputs: list[str], out_dir: str | Path, compare: str | Path | None = None,
