@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -123,6 +124,12 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- sections
 
 
+
+def cache_dir() -> Path:
+    """Where gankit keeps what it makes once and reuses (yardstick classifiers, converted weights, rendered data):
+    $GANKIT_CACHE, default ~/.cache/gankit."""
+    return Path(os.environ.get("GANKIT_CACHE", Path.home() / ".cache" / "gankit")).expanduser()
+
 @dataclass
 class ModelConfig:
     """Base of every system's config. Subclasses add the paper's hyper-parameters with its defaults."""
@@ -187,6 +194,9 @@ class DataConfig:
     attr_file: str = ""
     second: str = ""
     sr_scale: int = 4  # super-resolution data (sr:DIR, cbsd68): the input is this many times smaller
+    # Refinement (SimGAN): the spec of the unlabelled real images the synthetic ones (data.spec) should come to look
+    # like; brought to the synthetic images' size and channels, and its labels, if it has any, are never read.
+    real: str = ""
 
     def __post_init__(self) -> None:
         _fail_if(self.img_size is not None and self.img_size < 4, "'data.img_size' must be at least 4")

@@ -10,7 +10,7 @@ from gankit.models import DataInfo
 from gankit.models.enhancenet import EnhanceNetGenerator
 from gankit.nn.resize import imresize
 from gankit.tasks.files import WRITABLE
-from gankit.tasks.upscale import run_tiled
+from gankit.nn.tiling import run_tiled
 
 from ..conftest import shared
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import DataConfig, to_dict
+from ..config import DataConfig, cache_dir, to_dict
 from ..safetensors_io import read_tensors, write_tensors
 
 VERSION = 1
@@ -49,10 +49,6 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.body(x)))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GANKIT_CACHE", Path.home() / ".cache" / "gankit")).expanduser()
 
 
 def _key(cfg: DataConfig, info, extra: dict | None = None) -> str:

@@ -167,7 +167,7 @@ class EnhanceNet(GANModel):
     def features(self, x01: torch.Tensor) -> dict[str, torch.Tensor]:
         """P and T's feature maps of images in [0, 1] (the network is built on first use)."""
         if not self._feature_net:
-            from ..metrics.classifier import cache_dir
+            from ..config import cache_dir
             from ..nn.efficientnet import feature_net
 
             layers = tuple((PERCEPTUAL if "P" in self.cfg.losses else {}) | (TEXTURE if "T" in self.cfg.losses else {}))

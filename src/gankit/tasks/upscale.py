@@ -1,9 +1,8 @@
 """`gankit upscale`: super-resolution (EnhanceNet) of images of any size, on tensors and on files, and its
 evaluation with the standard protocol.
 
-Large images go through the network in overlapping tiles: each tile is cut with a margin of `overlap` input pixels
-on every side that has a neighbour (by default the network's `receptive_radius`), and only its centre is kept, so
-the output equals the whole-image output, and memory is bounded by the tile, not the photo.
+Large images go through the network in overlapping tiles (nn/tiling.py) with a margin of the network's
+`receptive_radius`, so the output equals the whole-image output and memory is bounded by the tile, not the photo.
 
 Evaluation (on the held-out images, whole, not crops): each target image cropped to a multiple of the scale, its
 input made by the data's own bicubic downscaling (rounded to 8 bits), and PSNR and SSIM on the luma channel (BT.601)
@@ -23,10 +22,11 @@ from PIL import Image
 from torch import nn
 
 from ..data.transforms import pil_to_tensor, to_mode
-from ..errors import ArgumentError, GankitError
+from ..errors import GankitError
 from ..images import grid, save_png
 from ..nn import inference
 from ..nn.resize import imresize
+from ..nn.tiling import run_tiled
 from . import require
 from .files import LUMA, collect_inputs, image_files, save_image
 
@@ -36,26 +36,6 @@ class Upscaler(Protocol):
     """A system that enlarges images: the network from images in [0, 1] to `scale` times their size."""
 
     def upscaler(self) -> tuple[nn.Module, int]: ...
-
-
-def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, overlap: int = 16) -> torch.Tensor:
-    """net(x) for (N, C, h, w) in tiles of at most `tile` x `tile` input pixels (plus the overlap); an image that fits
-    one tile goes through whole."""
-    if tile < 1 or overlap < 0:
-        raise ArgumentError("tile", f"must be at least 1 (and the overlap 0 or more), got {tile} / {overlap}")
-    n, c, h, w = x.shape
-    if h <= tile and w <= tile:
-        return net(x)
-    out = torch.empty(n, c, h * scale, w * scale, dtype=x.dtype)  # on the CPU: only a tile is on the device
-    for top in range(0, h, tile):
-        for left in range(0, w, tile):
-            t0, l0 = max(0, top - overlap), max(0, left - overlap)
-            t1, l1 = min(h, top + tile + overlap), min(w, left + tile + overlap)
-            y = net(x[..., t0:t1, l0:l1])
-            bottom, right = min(h, top + tile), min(w, left + tile)
-            out[..., top * scale:bottom * scale, left * scale:right * scale] = \
-                y[..., (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale].cpu()
-    return out
 
 
 def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int | None = None) -> torch.Tensor:
