@@ -7,7 +7,7 @@ import dataclasses
 from ..config import DataConfig
 from ..errors import DataError
 from ..registry import DATASETS
-from . import attributes, builtin, demos, folder, mixtures, pairs, sr  # noqa: F401  (registers the datasets)
+from . import attributes, builtin, demos, folder, fontdigits, mixtures, pairs, sr  # noqa: F401  (registers the datasets)
 from .folder import ImageFolder
 from .info import Batch, DataInfo
 from .stream import BatchStream, read_batch
@@ -16,6 +16,10 @@ from .tensors import TensorImages
 
 def load_dataset(cfg: DataConfig) -> TensorImages | ImageFolder:
     name, _, arg = cfg.spec.partition(":")
+    if cfg.real:  # refinement: synthetic images and unlabelled real ones
+        from .refinement import refinement_data
+
+        return refinement_data(cfg, load_dataset)
     if cfg.second:  # two labelled datasets (StarGAN's mask vector)
         from .attributes import JointDatasets, multi_domain
 
