@@ -49,6 +49,8 @@ EXAMPLES = {
     "upscale": """examples:
   gankit upscale runs/010-enhancenet-cbsd68 photos/ --out big/            # x4, names and formats kept
   gankit upscale runs/010-enhancenet-cbsd68 small.png --out big/ --compare cmp/   # bicubic beside it""",
+    "refine": """examples:
+  gankit refine runs/011-simgan-fontdigits synthetic/ --out refined/    # class folders and label files kept""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
     "evaluate": """examples:
@@ -190,6 +192,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--tile", type=_positive, default=128, metavar="N",
                     help="largest piece of an input (pixels a side) run at once (default 128)")
 
+    rf = _image_tool(sub, "refine", "make synthetic images look real with a SimGAN model",
+                     ("DIR", "output folder (names, sub-folders and label files kept)"), batch_size=256)
+    rf.add_argument("--tile", type=_positive, default=256, metavar="N",
+                    help="largest piece of an input (pixels a side) run at once (default 256)")
+
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
     e.add_argument("run_dir", metavar="RUN_DIR")
@@ -308,6 +315,16 @@ def _upscale(a) -> int:
     return 0
 
 
+def _refine(a) -> int:
+    from .modelio import load
+    from .tasks.refine import refine_files
+
+    written, labels = refine_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.batch_size, a.tile,
+                                   progress=not a.quiet)
+    print(f"{len(written)} images refined into {a.out}" + (f"; {len(labels)} label files copied" if labels else ""))
+    return 0
+
+
 def _export(a) -> int:
     from .modelio import export
 
@@ -350,7 +367,7 @@ def _config(a) -> int:
 
 
 COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "encode": _encode,
-            "explore": _explore, "score": _score, "classify": _classify, "upscale": _upscale,
+            "explore": _explore, "score": _score, "classify": _classify, "upscale": _upscale, "refine": _refine,
             "export": _export, "evaluate": _evaluate,
             "list": _list, "config": _config}
 
@@ -386,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 FLAGS = {"target": "a target (--attrs, --domain or --all-domains)"}
 # The command that serves each task.
 TASK_COMMANDS = {"sample": "sample", "translate": "translate", "encode": "encode", "explore": "explore",
-                 "score": "score", "classify": "classify", "upscale": "upscale"}
+                 "score": "score", "classify": "classify", "upscale": "upscale", "refine": "refine"}
 
 
 def _worded(e: Exception) -> str:

@@ -48,7 +48,8 @@ class TrainingError(GankitError):
 # What each job is called in a sentence ("dcgan does not translate images").
 TASK_VERBS = {"sample": "draw samples", "translate": "translate images", "encode": "encode images",
               "explore": "have named latent codes to explore", "score": "score anomalies",
-              "classify": "classify images", "upscale": "upscale images"}
+              "classify": "classify images", "upscale": "upscale images",
+              "refine": "refine images"}
 
 
 class TaskError(GankitError):

@@ -18,7 +18,7 @@ import torch
 
 from .config import DataConfig
 from .metrics.reference import Reference
-from .tasks import classify, encode, sample, score, translate, upscale
+from .tasks import classify, encode, refine, sample, score, translate, upscale
 
 
 class Evaluator:
@@ -63,12 +63,39 @@ class UpscaleEvaluator:
         return upscale.evaluate(model, self.images[:n], seed=seed)
 
 
+class RefineEvaluator:
+    """Refinement on the synthetic set's held-out split, measured against the real images (tasks/refine.py)."""
+
+    def __init__(self, data_cfg: DataConfig, model, progress: bool = True, max_items: int = 5000):
+        import dataclasses
+
+        from .data import load_dataset, read_batch
+
+        test = load_dataset(dataclasses.replace(data_cfg, real="", split="test", flip=False))
+        batch = read_batch(test, torch.arange(min(len(test), max_items)))
+        self.x, labels = batch["x"].cpu(), batch.get("label")
+        self.labels = None if labels is None else labels.cpu().numpy()
+        info = model.info
+        real_cfg = dataclasses.replace(data_cfg, spec=data_cfg.real, real="", img_size=info.img_size,
+                                       channels=info.img_channels)
+        real_info = load_dataset(dataclasses.replace(real_cfg, split="train")).info
+        # The real images' labels serve this measurement (a classifier of real images) and nothing else.
+        self.reference = Reference(real_cfg, real_info, progress=progress) if real_info.num_classes >= 2 else None
+
+    def __call__(self, model, n: int = 5000, seed: int = 0, G=None) -> dict[str, Any]:
+        with torch.random.fork_rng():
+            return refine.evaluate(model, self.x[:n], None if self.labels is None else self.labels[:n],
+                                   self.reference)
+
+
 def make_evaluator(data_cfg: DataConfig, model, progress: bool = True):
     """A callable `(model, n, seed, G) -> metrics` for the model's tasks on `data_cfg`'s dataset."""
     if "translate" in model.tasks:
         return translate.make_evaluator(data_cfg, model, progress=progress)
     if "upscale" in model.tasks:
         return UpscaleEvaluator(data_cfg, model.info.img_channels)
+    if "refine" in model.tasks:
+        return RefineEvaluator(data_cfg, model, progress=progress)
     return Evaluator(data_cfg, model, progress=progress)
 
 

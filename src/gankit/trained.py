@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from .models import GANModel
-from .tasks import classify, encode, sample, score, translate, upscale
+from .tasks import classify, encode, refine, sample, score, translate, upscale
 
 
 class Model:
@@ -72,6 +72,10 @@ class Model:
     def upscale(self, images: torch.Tensor, tile: int = 128, overlap: int | None = None) -> torch.Tensor:
         """Images in [0, 1], (N, C, h, w) -> (N, C, scale h, scale w) in [0, 1] (large images in tiles)."""
         return upscale.upscale(self.system, images, tile, overlap)
+
+    def refine(self, images: torch.Tensor, tile: int = 256) -> torch.Tensor:
+        """Images in [0, 1], (N, C, H, W) -> refined images of the same size in [0, 1] (large images in tiles)."""
+        return refine.refine(self.system, images, tile)
 
     def classify(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Images in [0, 1] -> class probabilities (N, K)."""

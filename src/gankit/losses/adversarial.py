@@ -45,3 +45,14 @@ def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
 def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """-E[f(G(z))]."""
     return -fake_scores.mean()
+
+
+def patch_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """A local discriminator's cross-entropy (SimGAN): logit maps (N, h, w), one per image patch, summed over the
+    patches and averaged over the images."""
+    return F.softplus(-real_logits).flatten(1).sum(1).mean() + F.softplus(fake_logits).flatten(1).sum(1).mean()
+
+
+def patch_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-log D(G(x)) per patch, summed over the patches and averaged over the images (SimGAN's refiner)."""
+    return F.softplus(-fake_logits).flatten(1).sum(1).mean()

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registers the systems)
     infogan,
     lsgan,
     pix2pix,
+    simgan,
     stargan,
     triplegan,
     wgan,

@@ -70,7 +70,7 @@ class GANModel(nn.Module):
     # The network an EMA copy tracks and sampling uses; a model without a generator sets None.
     ema_target: ClassVar[str | None] = "G"
     # The jobs a trained model does, each a file in gankit/tasks/ whose protocol the system implements: "sample",
-    # "translate", "encode", "explore", "score", "classify", "upscale".
+    # "translate", "encode", "explore", "score", "classify", "upscale", "refine".
     tasks: ClassVar[tuple[str, ...]] = ("sample",)
     # Networks torch.compile must leave alone, with the reason shown to the user (see train/performance.py).
     no_compile: ClassVar[dict[str, str]] = {}

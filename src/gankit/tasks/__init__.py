@@ -1,5 +1,5 @@
 """What a trained model is used for, one file per job: sample, translate, encode (with explore), score, classify,
-upscale.
+upscale, refine.
 
 Each file holds the protocol a system implements for that job (structural: the methods it must have), the
 tensor-level function the Python API calls, the files-in/files-out runner the CLI calls, and that job's evaluator.
@@ -15,7 +15,8 @@ from ..errors import TaskError
 # task -> (module, protocol class name)
 PROTOCOLS = {"sample": ("sample", "Sampler"), "translate": ("translate", "Translator"),
              "encode": ("encode", "Encoder"), "explore": ("encode", "Explorer"), "score": ("score", "Scorer"),
-             "classify": ("classify", "Classifier"), "upscale": ("upscale", "Upscaler")}
+             "classify": ("classify", "Classifier"), "upscale": ("upscale", "Upscaler"),
+             "refine": ("refine", "Refiner")}
 
 
 def system_of(model):
