@@ -51,3 +51,39 @@ def test_empty_and_disabled_pools():
     assert ImagePool(4).state_dict() == {}
     x = images(0, 3)
     assert torch.equal(ImagePool(0).query(x, torch.zeros(3, 2)), x)
+
+
+def test_half_batch_history_fills_then_replaces_exactly_half_a_batch_of_distinct_entries():
+    from gankit.runtime.buffers import HalfBatchHistory
+
+    history, half = HalfBatchHistory(10), 4
+    g = torch.Generator().manual_seed(0)
+    assert history.draw(half, torch.rand(10, generator=g)) is None  # nothing stored yet
+    for k in range(1, 4):
+        history.push(images(100 * k, half), torch.rand(10, generator=g))
+        assert history.count == min(k * half, 10)
+    stored = history.images.flatten().tolist()  # the third push filled 2 free slots and replaced 2 old entries
+    assert {300, 301, 302, 303} <= set(stored) and len(set(stored) & {100, 101, 102, 103, 200, 201, 202, 203}) == 6
+    for k in range(4, 40):
+        before = history.images.flatten().tolist()
+        drawn = history.draw(half, torch.rand(10, generator=g)).flatten().tolist()
+        assert len(set(drawn)) == half and set(drawn) <= set(before)  # distinct stored images
+        history.push(images(100 * k, half), torch.rand(10, generator=g))
+        after = history.images.flatten().tolist()
+        assert sum(a != b for a, b in zip(before, after)) == half  # exactly half a batch replaced
+        assert sorted(v for v in after if v >= 100 * k) == [100 * k + i for i in range(half)]
+        assert history.count == 10
+
+
+def test_half_batch_history_state_survives_a_round_trip():
+    from gankit.runtime.buffers import HalfBatchHistory
+
+    a, g = HalfBatchHistory(6), torch.Generator().manual_seed(1)
+    a.push(images(0, 4), torch.rand(6, generator=g))
+    b = HalfBatchHistory(6)
+    b.load_state_dict(a.state_dict())
+    assert b.count == 4 and torch.equal(b.images[:4], a.images[:4])
+    u = torch.rand(6, generator=g)
+    a.push(images(10, 4), u)
+    b.push(images(10, 4), u)
+    assert torch.equal(a.images, b.images) and a.count == b.count == 6

@@ -10,6 +10,7 @@ from gankit.tasks import PROTOCOLS, protocol
 INFO = {"translate": DataInfo("p", 64, 3, kind="paired", in_channels=3),
         "cyclegan": DataInfo("u", 64, 3, kind="unpaired", in_channels=3),
         "enhancenet": DataInfo("s", 64, 3, kind="sr", in_channels=3, scale=4),
+        "simgan": DataInfo("r", 16, 1, num_classes=10, kind="refine"),
         "stargan": DataInfo("a", 16, 3, num_classes=2, class_names=["a", "b"], attrs=["a", "b"],
                             attr_groups=[[0, 1]]),
         "default": DataInfo("d", 16, 1, num_classes=10, class_names=[str(k) for k in range(10)])}
