@@ -48,7 +48,8 @@ EXAMPLES = {
   gankit classify runs/008-triplegan-mnist photos/ --out labels.csv          # label and probabilities""",
     "upscale": """examples:
   gankit upscale runs/010-enhancenet-cbsd68 photos/ --out big/            # x4, names and formats kept
-  gankit upscale runs/010-enhancenet-cbsd68 small.png --out big/ --compare cmp/   # bicubic beside it""",
+  gankit upscale runs/010-enhancenet-cbsd68 small.png --out big/ --compare cmp/   # bicubic beside it
+  gankit upscale RUN small/ --out big/ --compare cmp/ --originals hr/   # bicubic | gankit | original""",
     "refine": """examples:
   gankit refine runs/011-simgan-fontdigits synthetic/ --out refined/    # class folders and label files kept""",
     "export": """examples:
@@ -189,6 +190,8 @@ def _parser() -> argparse.ArgumentParser:
     up = _image_tool(sub, "upscale", "enlarge images with an EnhanceNet model (x4 of any size)",
                      ("DIR", "output folder (file names are kept)"), batch_size=None)
     up.add_argument("--compare", metavar="DIR", help="also write the bicubic upsampling beside the model's")
+    up.add_argument("--originals", metavar="DIR", help="with --compare: the high-resolution originals, found by the "
+                                                        "inputs' names, shown after the model's")
     up.add_argument("--tile", type=_positive, default=128, metavar="N",
                     help="largest piece of an input (pixels a side) run at once (default 128)")
 
@@ -309,8 +312,12 @@ def _upscale(a) -> int:
     from .modelio import load
     from .tasks.upscale import upscale_files
 
+    if a.originals and not a.compare:
+        from .errors import ArgumentError
+
+        raise ArgumentError("originals", "goes with --compare DIR (the side-by-side pictures it adds a column to)")
     written = upscale_files(load(a.model_dir, device=a.device), a.inputs, a.out, a.compare, a.tile,
-                            progress=not a.quiet)
+                            progress=not a.quiet, originals=a.originals)
     print(f"{len(written)} images written to {a.out}" + (f"; comparisons: {a.compare}" if a.compare else ""))
     return 0
 

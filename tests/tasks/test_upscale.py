@@ -9,8 +9,8 @@ from gankit.data.sr import lr_from_hr
 from gankit.models import DataInfo
 from gankit.models.enhancenet import EnhanceNetGenerator
 from gankit.nn.resize import imresize
-from gankit.tasks.files import WRITABLE
 from gankit.nn.tiling import run_tiled
+from gankit.tasks.files import WRITABLE
 
 from ..conftest import shared
 
@@ -66,6 +66,16 @@ def test_upscale_files_keeps_names_formats_and_grey(model_dir, tmp_path):
     with Image.open(out / "a.jpg") as a, Image.open(out / "sub" / "b.png") as b:
         assert (a.size, a.mode, b.size, b.mode) == ((52, 28), "RGB", (36, 44), "L")
     assert (tmp_path / "cmp" / "sub" / "b.png").is_file()
+    originals = tmp_path / "hr" / "sub"
+    originals.mkdir(parents=True)
+    Image.new("L", (36, 44), 200).save(originals / "b.tif")  # found by name, whatever its format
+    assert main(["upscale", str(model_dir), str(src), "--out", str(out), "--compare", str(tmp_path / "cmp3"),
+                 "--originals", str(tmp_path / "hr"), "--quiet"]) == 0
+    cmp2, cmp3 = tmp_path / "cmp" / "sub" / "b.png", tmp_path / "cmp3" / "sub" / "b.png"
+    with Image.open(cmp2) as two, Image.open(cmp3) as three:
+        assert two.height == three.height and three.width > two.width * 1.4  # bicubic | gankit | original
+    with Image.open(tmp_path / "cmp" / "a.png") as two, Image.open(tmp_path / "cmp3" / "a.png") as same:
+        assert two.size == same.size  # no original of a.jpg: two columns
 
 
 def test_hostile_files_are_upscaled_or_skipped_with_a_count(model_dir, tmp_path, capsys):

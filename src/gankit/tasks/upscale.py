@@ -53,10 +53,12 @@ def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int | None = 
 
 
 def upscale_files(model, inputs: list[str], out_dir: str | Path, compare: str | Path | None = None,
-                  tile: int = 128, overlap: int | None = None, progress: bool = True) -> list[Path]:
+                  tile: int = 128, overlap: int | None = None, progress: bool = True,
+                  originals: str | Path | None = None) -> list[Path]:
     """Each image file `scale` times larger into out_dir, names (and the layout below a folder) kept; grey images
     into a colour model by channel replication, colour into a grey one by luma. With `compare` (a folder), also the
-    bicubic upsampling beside the model's, one PNG per input."""
+    bicubic upsampling beside the model's, one PNG per input, and the original after them when `originals` (a folder)
+holds a file of the input's name (and relative path), all three cut to the size they share."""
     from tqdm import tqdm
 
     require(model, "upscale")
@@ -77,11 +79,29 @@ def upscale_files(model, inputs: list[str], out_dir: str | Path, compare: str | 
         save_image(y[0], target)
         written.append(target)
         if compare is not None:
-            bicubic = imresize(x, scale=scale).clamp(0, 1)
+            shown = [imresize(x, scale=scale).clamp(0, 1), y]
+            original = _original(originals, target.relative_to(out_dir), y.shape[1]) if originals else None
+            if original is not None:
+                h, w = (min(t.shape[-2] for t in (y, original)), min(t.shape[-1] for t in (y, original)))
+                shown = [centre(t, h, w) for t in (*shown, original)]
             where = Path(compare) / target.relative_to(out_dir).with_suffix(".png")
             where.parent.mkdir(parents=True, exist_ok=True)
-            save_png(grid(torch.cat([bicubic, y]), nrow=2, min_tile=64), where)
+            save_png(grid(torch.cat(shown), nrow=len(shown), min_tile=64), where)
     return written
+
+
+def _original(folder: str | Path, rel: Path, channels: int) -> torch.Tensor | None:
+    """The original of an input: the file at the same relative path below `folder`, any image suffix; None if absent
+    or unreadable."""
+    candidates = [Path(folder) / rel, *sorted((Path(folder) / rel.parent).glob(rel.stem + ".*"))]
+    for path in candidates:
+        if path.is_file():
+            try:
+                with Image.open(path) as img:
+                    return pil_to_tensor(to_mode(img, channels)).float()[None] / 255
+            except (OSError, ValueError, Image.DecompressionBombError):
+                continue
+    return None
 
 
 # ---------------------------------------------------------------------------------------- evaluation
