@@ -20,6 +20,7 @@ from .errors import ConfigError, GankitError
 from .evaluate import make_evaluator
 from .modelio import build_model, pick_device
 from .models import GANModel
+from .outputs import check_folder
 from .registry import MODELS
 from .runtime import distributed
 from .runtime.distributed import Dist
@@ -66,6 +67,13 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook],
     hooks += list(extra)
     hooks.append(Checkpoints(t.checkpoint_every))  # last: it records the state the other hooks left
     return hooks
+
+
+def checkpoint_bytes(cfg: RunConfig, model: GANModel) -> int:
+    """About what a run's checkpoints take on disk at their peak: the weights, two Adam moments and an EMA copy
+    per parameter, for the kept checkpoints and the one being written."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return 4 * weights * (cfg.train.keep_checkpoints + 1)
 
 
 def check_runnable(cfg: RunConfig, model: GANModel, n_images: int, dist: Dist = distributed.SINGLE) -> None:
@@ -144,7 +152,11 @@ def train(model: str = "dcgan", data: str | None = None, *, config: str | Path |
                 f"train.seed={seed}" if seed is not None else None]
     cfg = resolve_config(tree, [*overrides, *(e for e in explicit if e)])
     dist = distributed.from_env()
+    if dist.main:  # before any work: a run folder that cannot be written is one line, not a traceback later
+        check_folder(out if out is not None else "runs")
     prepared = _prepare(cfg, dist)  # bad data or a bad model setting fails here, before a run folder is made
+    if dist.main:
+        check_folder(out if out is not None else "runs", need_bytes=checkpoint_bytes(cfg, prepared[1]))
     # Rank 0 picks the folder (numbering it is a race otherwise) and tells the others, errors included.
     decision: tuple[str, str] = ("", "")
     if dist.main:
@@ -152,6 +164,8 @@ def train(model: str = "dcgan", data: str | None = None, *, config: str | Path |
         if checkpoint.candidates(run_dir / "checkpoints"):
             decision = ("error", f"{run_dir} already holds a run: continue it with 'gankit resume {run_dir}' or "
                                  "choose another --out")
+        elif run_dir.is_dir() and any(run_dir.iterdir()) and not (run_dir / "config.yaml").is_file():
+            decision = ("error", f"--out {run_dir} holds other files; choose a new or empty folder for the run")
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "config.yaml").write_text(cfg.to_yaml())
@@ -172,6 +186,8 @@ def resume(run_dir: str | Path, steps: int | None = None, *, hooks: Sequence[Hoo
     if not run_dir.is_dir():
         raise GankitError(f"{run_dir} is not a run folder")
     dist = distributed.from_env()
+    if dist.main:
+        check_folder(run_dir, flag="run_dir")
     if not checkpoint.candidates(run_dir / "checkpoints") and (run_dir / "config.yaml").is_file():
         tree = _saved_config(load_yaml(run_dir / "config.yaml"), progress and dist.main)
         cfg = resolve_config(tree, [f"train.steps={steps}"] if steps is not None else [])

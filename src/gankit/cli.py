@@ -396,6 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GankitError as e:
         print(f"gankit {args.command}: error: {_worded(e)}", file=sys.stderr)
         return 2
+    except OSError as e:  # the machine's side (a file that went away, a full disk, a permission): one line
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"gankit {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
         return 130

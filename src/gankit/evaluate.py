@@ -18,6 +18,7 @@ import torch
 
 from .config import DataConfig
 from .metrics.reference import Reference
+from .outputs import check_file, write_atomically
 from .tasks import classify, encode, refine, sample, score, translate, upscale
 
 
@@ -113,6 +114,8 @@ def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path |
     from .modelio import load
 
     path = Path(path)
+    if out is not None:
+        out = check_file(out)
     model = load(path)
     if (path / "config.yaml").is_file():
         tree = {k: v for k, v in load_yaml(path / "config.yaml").items() if k in ("data", "train")}
@@ -123,7 +126,7 @@ def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path |
     evaluator = make_evaluator(data_cfg, model, progress=progress)
     metrics = {"step": getattr(model, "trained_steps", None), **evaluator(model, n=n, seed=seed)}
     if out is not None:
-        Path(out).write_text(json.dumps(metrics, indent=2) + "\n")
+        write_atomically(out, lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
     if progress:
         print(table(metrics), file=sys.stdout)
     return metrics

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +37,9 @@ def grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2, min_tile: 
 
 def save_png(img: Image.Image, path: str | Path) -> None:
     """Write via a temporary file and rename, so a reader (or a crash) never sees half a PNG."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    img.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    from .outputs import write_atomically
+
+    write_atomically(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
 def scatter(points: torch.Tensor, dataset=None, size: int = 512) -> Image.Image:

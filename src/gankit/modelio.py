@@ -17,6 +17,7 @@ from .data.info import DataInfo
 from .data.stream import mix
 from .errors import ArgumentError, CheckpointError, ConfigError, GankitError
 from .models import GANModel
+from .outputs import check_folder
 from .registry import MODELS
 from .safetensors_io import read_tensors, write_tensors
 from .train import checkpoint
@@ -113,9 +114,8 @@ def _load_model_dir(path: Path) -> GANModel:
 
 def export(run_dir: str | Path, out: str | Path) -> Path:
     """Write a self-describing model folder (config.json + model.safetensors) from a run's newest checkpoint."""
-    run_dir, out = Path(run_dir), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ArgumentError("out", f"{out} exists and is not empty; choose another folder")
+    run_dir = Path(run_dir)
+    out = check_folder(out, empty=True)
     model = load(run_dir)
     meta = {
         "format": MODEL_FORMAT,

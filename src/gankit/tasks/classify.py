@@ -11,6 +11,7 @@ import torch
 
 from ..errors import ArgumentError
 from ..nn import inference
+from ..outputs import check_file, write_atomically
 from . import require
 from .files import image_files, load_images, to_model_input
 
@@ -41,6 +42,7 @@ def classify_files(model, inputs: list[str], out: str | Path, batch_size: int = 
     out = Path(out)
     if out.suffix.lower() != ".csv":
         raise ArgumentError("out", f"writes a CSV: give a FILE.csv, got {out.name}")
+    check_file(out)
     files = image_files(inputs, "classify")
     parts = []
     with tqdm(total=len(files), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
@@ -49,13 +51,16 @@ def classify_files(model, inputs: list[str], out: str | Path, batch_size: int = 
             bar.update(len(parts[-1]))
     probs = torch.cat(parts)
     names = model.info.class_names or [str(k) for k in range(probs.shape[1])]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "label", "class", *(f"p_{name}" for name in names)])
-        for path, p in zip(files, probs.tolist()):
-            k = max(range(len(p)), key=p.__getitem__)
-            writer.writerow([str(path), names[k], k, *(f"{v:.6g}" for v in p)])
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["file", "label", "class", *(f"p_{name}" for name in names)])
+            for path, p in zip(files, probs.tolist()):
+                k = max(range(len(p)), key=p.__getitem__)
+                writer.writerow([str(path), names[k], k, *(f"{v:.6g}" for v in p)])
+
+    write_atomically(out, write)
     return files, probs
 
 

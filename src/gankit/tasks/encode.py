@@ -20,6 +20,7 @@ from torch import nn
 from ..errors import ArgumentError
 from ..images import columns, grid, save_png
 from ..nn import inference
+from ..outputs import check_file, write_atomically
 from . import require
 from .files import image_files, load_images, to_model_input
 
@@ -72,6 +73,9 @@ def encode_files(model, inputs: list[str], out: str | Path, reconstruct: str | P
         raise ArgumentError("out", f"must end in .npy or .csv, got {out.name}")
     if reconstruct is not None and Path(reconstruct).suffix.lower() != ".png":
         raise ArgumentError("reconstruct", f"writes a PNG grid: give a FILE.png, got {Path(reconstruct).name}")
+    check_file(out)
+    if reconstruct is not None:
+        check_file(reconstruct, flag="reconstruct")
     files = image_files(inputs, "encode")
     codes, shown = [], []
     bar = tqdm(total=len(files), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
@@ -86,17 +90,21 @@ def encode_files(model, inputs: list[str], out: str | Path, reconstruct: str | P
         bar.update(len(chunk))
     bar.close()
     codes_all = torch.cat(codes) if codes else torch.zeros(0, len(model.code_names()))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".npy":
-        np.save(out, codes_all.numpy().astype(np.float32))
-    else:
+
+    def write(tmp: Path) -> None:
+        if out.suffix.lower() == ".npy":
+            with open(tmp, "wb") as f:
+                np.save(f, codes_all.numpy().astype(np.float32))
+            return
         categorical = set(categorical_codes(model))
-        with open(out, "w", newline="") as f:
+        with open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["file", *model.code_names()])
             for path, row in zip(files, codes_all.tolist()):
                 writer.writerow([str(path), *(int(v) if name in categorical else f"{v:.6g}"
                                               for name, v in zip(model.code_names(), row))])
+
+    write_atomically(out, write)
     if reconstruct is not None and shown:
         pairs, _ = columns(torch.cat([a for a, _ in shown]), torch.cat([b for _, b in shown]))
         save_png(grid(pairs, nrow=min(16, len(pairs))), Path(reconstruct))
@@ -113,12 +121,11 @@ def explore(model, code: str, out: str | Path, low: float = -2.0, high: float = 
         raise ArgumentError("n", "must be at least 1")
     if not np.isfinite([low, high]).all() or low >= high:
         raise ArgumentError("range", f"must be two finite numbers, low < high; got {low} {high}")
+    out = check_file(out)
     G = getattr(model, model.ema_target)
     values = torch.linspace(low, high, steps)
     with inference(model):
         images, nrow = model.explore_grid(code, values, n, model.seeded(seed), G)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     save_png(grid(model.for_display(images), nrow=nrow), out)
     return out
 

@@ -4,6 +4,8 @@ and writing results under the input's names."""
 from __future__ import annotations
 
 import glob
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -13,6 +15,7 @@ from ..data.folder import scan_images
 from ..data.transforms import fit_images, pil_to_tensor, to_mode
 from ..errors import ArgumentError, GankitError
 from ..images import to_uint8
+from ..outputs import write_atomically
 
 # Formats an output keeps from its input; any other input is written as PNG.
 WRITABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -59,6 +62,11 @@ def collect_inputs(inputs: list[str], out_dir: Path) -> list[tuple[Path, Path]]:
     return [(source, target) for target, source in targets.items()]
 
 
+def input_bytes(pairs: list[tuple[Path, Path]]) -> int:
+    """The inputs' size on disk: what an output folder of the same images needs, about."""
+    return sum(source.stat().st_size for source, _ in pairs if source.is_file())
+
+
 def image_files(inputs: list[str], where: str) -> list[Path]:
     """The readable images among files, folders and globs; the others are skipped and counted on stderr."""
     files = [source for source, _ in find_inputs(inputs)]
@@ -70,11 +78,20 @@ def save_image(image: torch.Tensor, path: Path) -> None:
     """One (C, H, W) image in [0, 1] to `path`, in the format its suffix names (JPEG at quality 95)."""
     arr = to_uint8(image[None])[0]
     img = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        img.save(path, quality=95)
-    else:
-        img.save(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    write_atomically(path, lambda tmp: img.save(tmp, format=fmt, **options))  # never half a file under its name
+
+
+@contextmanager
+def writing_into(out_dir: Path, written: list, total: int) -> Iterator[None]:
+    """A write that fails half-way (a full disk, a permission changed) as one line saying what was written."""
+    try:
+        yield
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        raise GankitError(f"writing into {out_dir} stopped after {len(written)} of {total} files ({where}"
+                          f"{e.strerror or e}); those are complete and no file was left half-written") from None
 
 
 def to_model_input(model, images: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,9 @@ from ..data.transforms import pil_to_tensor, to_mode
 from ..errors import GankitError
 from ..nn import inference
 from ..nn.tiling import run_tiled
+from ..outputs import check_folder, write_atomically
 from . import require
-from .files import LUMA, collect_inputs, image_files, save_image
+from .files import LUMA, collect_inputs, image_files, input_bytes, save_image, writing_into
 
 LABEL_FILES = {".csv", ".tsv", ".txt", ".json"}
 
@@ -63,17 +64,27 @@ def refine_files(model, inputs: list[str], out_dir: str | Path, batch_size: int 
     from tqdm import tqdm
 
     require(model, "refine")
-    out_dir = Path(out_dir)
+    out_dir = check_folder(out_dir)
     pairs = collect_inputs(inputs, out_dir)
+    check_folder(out_dir, need_bytes=input_bytes(pairs))
     labels = [(s, t.with_suffix(s.suffix)) for s, t in pairs if s.suffix.lower() in LABEL_FILES]
     pairs = [(s, t) for s, t in pairs if s.suffix.lower() not in LABEL_FILES]
     readable = set(image_files([str(source) for source, _ in pairs], "refine")) if pairs else set()
     pairs = [(source, target) for source, target in pairs if source in readable]
     if not pairs:
-        raise GankitError("refine: no readable image among the inputs")
-    channels = model.info.img_channels
-    written = []
+        raise GankitError("no readable image among the inputs")
+    written: list[Path] = []
     bar = tqdm(total=len(pairs), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    with writing_into(out_dir, written, len(pairs)):
+        _refine_all(model, pairs, batch_size, tile, written, bar)
+        for source, target in labels:
+            write_atomically(target, lambda tmp, source=source: shutil.copyfile(source, tmp))
+    bar.close()
+    return written, [t for _, t in labels]
+
+
+def _refine_all(model, pairs: list[tuple[Path, Path]], batch_size: int, tile: int, written: list[Path], bar) -> None:
+    channels = model.info.img_channels
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
         images, grey = [], []
@@ -93,11 +104,6 @@ def refine_files(model, inputs: list[str], out_dir: str | Path, batch_size: int 
                 save_image(out, chunk[i][1])
                 written.append(chunk[i][1])
         bar.update(len(chunk))
-    bar.close()
-    for source, target in labels:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-    return written, [t for _, t in labels]
 
 
 # ---------------------------------------------------------------------------------------- evaluation

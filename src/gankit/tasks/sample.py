@@ -21,6 +21,7 @@ from ..errors import ArgumentError
 from ..images import grid, save_png, scatter, to_uint8
 from ..metrics import class_coverage, frechet_distance, gaussian_stats, mixture_coverage, precision_recall
 from ..nn import inference
+from ..outputs import check_file, write_atomically
 from . import require, system_of
 
 
@@ -59,20 +60,20 @@ def sample_to_file(model, out: str | Path, n: int = 64, seed: int = 0, label: in
     data as a scatter plot in PNG. `fmt` (png | npy) overrides the file name's suffix."""
     if n < 1:
         raise ArgumentError("n", "must be at least 1")
-    out = Path(out)
+    out = check_file(out)
     fmt = fmt or ("npy" if out.suffix.lower() == ".npy" else "png")
     images = sample(model, n, seed=seed, label=label)
-    if not model.info.is_image:
-        if fmt == "png":
-            save_png(scatter(images), out)
-        else:
-            np.save(out, images.cpu().numpy())
+    if fmt == "png":
+        save_png(scatter(images) if not model.info.is_image else grid(images), out)
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npy":
-        np.save(out, to_uint8(images))  # (N, H, W, C) uint8, the layout image libraries expect
-    else:
-        save_png(grid(images), out)
+    # images: (N, H, W, C) uint8, the layout image libraries expect; vectors: (N, D) floats
+    array = to_uint8(images) if model.info.is_image else images.cpu().numpy()
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+    write_atomically(out, write)
     return out
 
 

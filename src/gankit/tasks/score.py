@@ -14,8 +14,9 @@ import torch
 from ..errors import ArgumentError
 from ..images import grid, heat, save_png
 from ..nn import inference
+from ..outputs import check_file, check_folder, write_atomically
 from . import require
-from .files import image_files, load_images, to_model_input
+from .files import image_files, load_images, to_model_input, writing_into
 
 
 @runtime_checkable
@@ -64,6 +65,9 @@ def score_files(model, inputs: list[str], out: str | Path, scorer: str | None = 
         raise ArgumentError("quantile", f"must be between 0 and 1, got {quantile}")
     if scorer not in (None, "encoder", "latent"):
         raise ArgumentError("scorer", f"'{scorer}' is unknown; valid: encoder, latent")
+    check_file(out)
+    if maps is not None:
+        check_folder(maps, flag="maps")
     threshold = None
     if calibrate:
         normal = image_files(calibrate, "calibrate")
@@ -73,13 +77,16 @@ def score_files(model, inputs: list[str], out: str | Path, scorer: str | None = 
               "scores", file=sys.stderr)
     files = image_files(inputs, "score")
     scores, x, residual = score_tensor(model, load_images(model, files), scorer, batch_size, seed, progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "score"] + (["anomaly"] if threshold is not None else []))
-        for path, s in zip(files, scores.tolist()):
-            verdict = (["yes" if s > threshold else "no"] if threshold is not None else [])
-            writer.writerow([str(path), f"{s:.6g}", *verdict])
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["file", "score"] + (["anomaly"] if threshold is not None else []))
+            for path, s in zip(files, scores.tolist()):
+                verdict = (["yes" if s > threshold else "no"] if threshold is not None else [])
+                writer.writerow([str(path), f"{s:.6g}", *verdict])
+
+    write_atomically(out, write)
     if maps is not None:
         _write_maps(files, x, residual, Path(maps))
     return files, scores.numpy(), threshold
@@ -91,12 +98,15 @@ def _write_maps(files: list[Path], x: torch.Tensor, maps: torch.Tensor, folder: 
     as a suffix."""
     folder.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
-    for i, (path, image, m) in enumerate(zip(files, x, maps)):
-        name = path.stem if path.stem not in seen else f"{path.stem}-{i}"
-        seen.add(name)
-        c = image.shape[0]
-        panels = torch.stack([image.expand(3, -1, -1), m[:c].expand(3, -1, -1), heat(m[c:][None])[0]])
-        save_png(grid(panels, nrow=3, min_tile=128), folder / f"{name}.png")
+    written: list[Path] = []
+    with writing_into(folder, written, len(files)):
+        for i, (path, image, m) in enumerate(zip(files, x, maps)):
+            name = path.stem if path.stem not in seen else f"{path.stem}-{i}"
+            seen.add(name)
+            c = image.shape[0]
+            panels = torch.stack([image.expand(3, -1, -1), m[:c].expand(3, -1, -1), heat(m[c:][None])[0]])
+            save_png(grid(panels, nrow=3, min_tile=128), folder / f"{name}.png")
+            written.append(folder / f"{name}.png")
 
 
 def score(model, images: torch.Tensor, scorer: str | None = None, batch_size: int = 64, seed: int = 0

@@ -23,8 +23,9 @@ from ..data.transforms import pil_to_tensor, to_mode, uint8_to_unit
 from ..errors import ArgumentError, GankitError
 from ..images import grid, save_png
 from ..nn import inference, pad_to_multiple
+from ..outputs import check_file, check_folder
 from . import require, system_of
-from .files import collect_inputs, save_image
+from .files import collect_inputs, input_bytes, save_image, writing_into
 
 
 @runtime_checkable
@@ -119,12 +120,15 @@ def translate_files(model, inputs: list[str], out_dir: str | Path, direction: st
     from tqdm import tqdm
 
     require(model, "translate")
-    out_dir = Path(out_dir)
+    out_dir = check_folder(out_dir)
+    if grid_path is not None:
+        check_file(grid_path, flag="grid")
     targets = targets or [("", None)]
     for _, target in targets:
         model.translator(direction, target)  # fails before any work
     c_in, _ = expected_channels(model, direction)
     pairs = collect_inputs(inputs, out_dir)
+    check_folder(out_dir, need_bytes=input_bytes(pairs) * len(targets))
     good, _ = scan_images([source for source, _ in pairs], "translate")
     pairs = [pair for pair, ok in zip(pairs, good) if ok]
     # Same-size images share a batch; order within a size follows the inputs.
@@ -136,20 +140,21 @@ def translate_files(model, inputs: list[str], out_dir: str | Path, direction: st
     written: list[Path] = []
     shown: list[list[torch.Tensor]] = []  # per image: the input, then each target's output
     bar = tqdm(total=len(pairs), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    for items in by_size.values():
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            x = uint8_to_unit(torch.stack([t for _, _, t in chunk]).to(model.device))
-            outs = [model.for_display(run_translator(model, x, direction, seed, target)).cpu()
-                    for _, target in targets]
-            for i, (_, path, t) in enumerate(chunk):
-                for (name, _), out in zip(targets, outs):
-                    where = path if len(targets) == 1 else out_dir / name / path.relative_to(out_dir)
-                    save_image(out[i], where)
-                    written.append(where)
-                if len(shown) < 16:
-                    shown.append([t.float() / 255, *(out[i] for out in outs)])
-            bar.update(len(chunk))
+    with writing_into(out_dir, written, len(pairs) * len(targets)):
+        for items in by_size.values():
+            for start in range(0, len(items), batch_size):
+                chunk = items[start:start + batch_size]
+                x = uint8_to_unit(torch.stack([t for _, _, t in chunk]).to(model.device))
+                outs = [model.for_display(run_translator(model, x, direction, seed, target)).cpu()
+                        for _, target in targets]
+                for i, (_, path, t) in enumerate(chunk):
+                    for (name, _), out in zip(targets, outs):
+                        where = path if len(targets) == 1 else out_dir / name / path.relative_to(out_dir)
+                        save_image(out[i], where)
+                        written.append(where)
+                    if len(shown) < 16:
+                        shown.append([t.float() / 255, *(out[i] for out in outs)])
+                bar.update(len(chunk))
     bar.close()
     if grid_path is not None and shown:
         save_png(_side_by_side(shown), Path(grid_path))

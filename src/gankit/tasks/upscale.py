@@ -27,8 +27,9 @@ from ..images import grid, save_png
 from ..nn import inference
 from ..nn.resize import imresize
 from ..nn.tiling import run_tiled
+from ..outputs import check_folder
 from . import require
-from .files import LUMA, collect_inputs, image_files, save_image
+from .files import LUMA, collect_inputs, image_files, input_bytes, save_image, writing_into
 
 
 @runtime_checkable
@@ -62,32 +63,41 @@ holds a file of the input's name (and relative path), all three cut to the size 
     from tqdm import tqdm
 
     require(model, "upscale")
-    out_dir = Path(out_dir)
+    out_dir = check_folder(out_dir)
+    if compare is not None:
+        check_folder(compare, flag="compare")
     pairs = collect_inputs(inputs, out_dir)
     readable = set(image_files([str(source) for source, _ in pairs], "upscale"))
     pairs = [(source, target) for source, target in pairs if source in readable]
     _, scale = model.upscaler()
-    written = []
-    for source, target in tqdm(pairs, unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
-        with Image.open(source) as img:
-            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-            x = pil_to_tensor(to_mode(img, model.info.img_channels)).float()[None] / 255
-        y = upscale(model, x, tile, overlap)
-        if grey and y.shape[1] == 3:  # a grey photo stays grey
-            y = (y * LUMA).sum(1, keepdim=True)
-            x = x[:, :1]
-        save_image(y[0], target)
-        written.append(target)
-        if compare is not None:
-            shown = [imresize(x, scale=scale).clamp(0, 1), y]
-            original = _original(originals, target.relative_to(out_dir), y.shape[1]) if originals else None
-            if original is not None:
-                h, w = (min(t.shape[-2] for t in (y, original)), min(t.shape[-1] for t in (y, original)))
-                shown = [centre(t, h, w) for t in (*shown, original)]
-            where = Path(compare) / target.relative_to(out_dir).with_suffix(".png")
-            where.parent.mkdir(parents=True, exist_ok=True)
-            save_png(grid(torch.cat(shown), nrow=len(shown), min_tile=64), where)
+    check_folder(out_dir, need_bytes=input_bytes(pairs) * scale ** 2)  # a compressed file grows with its pixels
+    written: list[Path] = []
+    with writing_into(out_dir, written, len(pairs)):
+        for source, target in tqdm(pairs, unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
+            _upscale_file(model, source, target, scale, compare, originals, out_dir, tile, overlap)
+            written.append(target)
     return written
+
+
+def _upscale_file(model, source: Path, target: Path, scale: int, compare, originals, out_dir: Path, tile: int,
+                  overlap: int | None) -> None:
+    """One input into its target (and its comparison picture)."""
+    with Image.open(source) as img:
+        grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+        x = pil_to_tensor(to_mode(img, model.info.img_channels)).float()[None] / 255
+    y = upscale(model, x, tile, overlap)
+    if grey and y.shape[1] == 3:  # a grey photo stays grey
+        y = (y * LUMA).sum(1, keepdim=True)
+        x = x[:, :1]
+    save_image(y[0], target)
+    if compare is not None:
+        shown = [imresize(x, scale=scale).clamp(0, 1), y]
+        original = _original(originals, target.relative_to(out_dir), y.shape[1]) if originals else None
+        if original is not None:
+            h, w = (min(t.shape[-2] for t in (y, original)), min(t.shape[-1] for t in (y, original)))
+            shown = [centre(t, h, w) for t in (*shown, original)]
+        save_png(grid(torch.cat(shown), nrow=len(shown), min_tile=64),
+                 Path(compare) / target.relative_to(out_dir).with_suffix(".png"))
 
 
 def _original(folder: str | Path, rel: Path, channels: int) -> torch.Tensor | None:
