@@ -52,10 +52,11 @@ class Model:
         return sample.sample(self.system, n, seed=seed, label=label)
 
     def translate(self, images: torch.Tensor, direction: str = "AtoB", seed: int = 0,
-                  target: dict[str, Any] | None = None) -> torch.Tensor:
+                  target: dict[str, Any] | None = None, tile: int = 0) -> torch.Tensor:
         """Images in [0, 1], (N, C, H, W) of any size -> their translations, same size, in [0, 1]. Multi-domain
-        systems (StarGAN) take a `target` such as {"blond": 1, "male": 0}."""
-        return translate.translate(self.system, images, direction, seed, target=target)
+        systems (StarGAN) take a `target` such as {"blond": 1, "male": 0}. `tile` > 0: larger images in blended
+        tiles of that many pixels (bounded memory)."""
+        return translate.translate(self.system, images, direction, seed, target=target, tile=tile)
 
     def encode(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Images in [0, 1] of any size -> latent codes (N, D), columns named by code_names()."""

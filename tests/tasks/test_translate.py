@@ -158,3 +158,48 @@ def test_hostile_files_are_translated_or_skipped_with_a_count(models, tmp_path, 
                 assert img.size == size, name
         else:
             assert not target.exists(), name
+
+
+def _pix2pix(test_mode: str):
+    import gankit.models  # noqa: F401
+    from gankit.models import DataInfo
+    from gankit.registry import MODELS
+    from gankit.tasks.translate import set_test_mode
+
+    cls = MODELS.get("pix2pix")
+    model = cls(cls.Config(base_channels=8, d_base_channels=8), DataInfo("p", 32, 3, kind="paired", in_channels=3))
+    gen = torch.Generator().manual_seed(0)
+    for m in model.G.modules():  # running statistics unlike the identity, so eval mode is really tested
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.rand(m.num_features, generator=gen) * 0.4 - 0.2)
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen) * 1.5 + 0.5)
+    set_test_mode(model, test_mode)
+    return model
+
+
+def test_blended_tiles_equal_the_whole_image_where_statistics_are_local():
+    from gankit.nn.tiling import receptive_radius
+    from gankit.tasks.translate import translate
+
+    model = _pix2pix("eval")
+    net, multiple = model.translator()
+    assert multiple == 32 and receptive_radius(net, 3, multiple) == 63  # 5 halvings: 2 * 32 - 1 pixels
+    x = torch.rand(1, 3, 200, 150, generator=torch.Generator().manual_seed(1))
+    whole, tiled = translate(model, x), translate(model, x, tile=64)  # 4 x 3 tiles, each with 64 pixels of context
+    assert torch.allclose(tiled, whole, atol=1e-5)
+    # The paper's test mode normalises by each input's own statistics and draws dropout noise per forward: tiles
+    # change its output (docs/translation.md says so; --tile 0 keeps the whole image).
+    paper = _pix2pix("paper")
+    assert (translate(paper, x, tile=64) - translate(paper, x)).abs().mean() > 1e-3
+
+
+def test_blend_weights_sum_to_one():
+    from gankit.nn.tiling import run_blended
+
+    x = torch.rand(2, 3, 37, 29)
+    assert torch.allclose(run_blended(lambda t: t * 2, x, tile=8, context=0, band=3), x * 2, atol=1e-6)
+
+
+def test_translate_tile_flag(tmp_path, capsys):
+    assert main(["translate", "/nonexistent", str(tmp_path), "--out", str(tmp_path / "o"), "--tile", "-1"]) == 2
+    assert "--tile must be 0 (whole images) or a positive size" in capsys.readouterr().err

@@ -159,6 +159,10 @@ class PaperTestMode(nn.Module):
         self.training = mode
         return self
 
+    def convolutions(self) -> nn.Module:
+        """The network itself, for measuring how far it sees (nn/tiling.py)."""
+        return self.G
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         norms = [m for m in self.G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)

@@ -23,6 +23,7 @@ from ..data.transforms import pil_to_tensor, to_mode, uint8_to_unit
 from ..errors import ArgumentError, GankitError
 from ..images import grid, save_png
 from ..nn import inference, pad_to_multiple
+from ..nn.tiling import receptive_radius, run_blended
 from ..outputs import check_file, check_folder
 from . import require, system_of
 from .files import collect_inputs, input_bytes, save_image, writing_into
@@ -82,21 +83,38 @@ def expected_channels(model, direction: str) -> tuple[int, int]:
 
 
 def run_translator(model, x: torch.Tensor, direction: str = "AtoB", seed: int = 0,
-                   target: dict[str, Any] | None = None) -> torch.Tensor:
-    """x in [-1, 1], one size, on the model's device -> the translation in [-1, 1], same size (to `target` for a
-    multi-domain model)."""
+                   target: dict[str, Any] | None = None, tile: int = 0) -> torch.Tensor:
+    """x in [-1, 1] (or uint8 images, brought to [-1, 1] a tile at a time), one size, on the model's device -> the
+    translation in [-1, 1], same size (to `target` for a multi-domain model). With `tile` > 0, an image larger than
+    `tile` pixels goes through in blended tiles (nn/tiling.py), the output then on the CPU."""
     net, multiple = model.translator(direction, target)
     h, w = x.shape[-2:]
+
+    def run(part: torch.Tensor) -> torch.Tensor:
+        part = uint8_to_unit(part) if part.dtype == torch.uint8 else part
+        return net(pad_to_multiple(part, multiple))[..., :part.shape[-2], :part.shape[-1]]
+
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), inference(net):
         torch.manual_seed(seed)  # test-time noise (pix2pix): reproducible, and the caller's global RNG left alone
-        out = net(pad_to_multiple(x, multiple))
-    return out[..., :h, :w]
+        if tile and max(h, w) > tile:
+            return run_blended(run, x, tile, tile_context(model, net, x.shape[1], multiple), align=multiple)
+        return run(x)
+
+
+def tile_context(model, net: nn.Module, channels: int, multiple: int) -> int:
+    """The margin each tile is given: the network's measured reach (at most 256 pixels), kept with the model."""
+    cache = model.__dict__.setdefault("_tile_context", {})
+    key = id(getattr(net, "convolutions", lambda: net)())  # a test-mode wrapper is made anew; its network is not
+    if key not in cache:
+        cache[key] = receptive_radius(net, channels, multiple)
+    return cache[key]
 
 
 def translate(model, images: torch.Tensor, direction: str = "AtoB", seed: int = 0,
-                     batch_size: int = 16, target: dict[str, Any] | None = None) -> torch.Tensor:
-    """Images in [0, 1], (N, C, H, W) -> translations in [0, 1], on the CPU."""
+                     batch_size: int = 16, target: dict[str, Any] | None = None, tile: int = 0) -> torch.Tensor:
+    """Images in [0, 1], (N, C, H, W) -> translations in [0, 1], on the CPU (in blended tiles of `tile` pixels when
+    they are larger; 0: whole)."""
     require(model, "translate")
     c_in, _ = expected_channels(model, direction)
     model.translator(direction, target)  # a direction or target the model cannot do fails before any work
@@ -105,7 +123,7 @@ def translate(model, images: torch.Tensor, direction: str = "AtoB", seed: int = 
     outs = []
     for chunk in images.split(batch_size):
         x = chunk.to(model.device, torch.float32) * 2 - 1
-        outs.append(model.for_display(run_translator(model, x, direction, seed, target)).cpu())
+        outs.append(model.for_display(run_translator(model, x, direction, seed, target, tile)).cpu())
     return torch.cat(outs)
 
 
@@ -114,9 +132,11 @@ def translate(model, images: torch.Tensor, direction: str = "AtoB", seed: int = 
 
 def translate_files(model, inputs: list[str], out_dir: str | Path, direction: str = "AtoB",
                     grid_path: str | Path | None = None, batch_size: int = 8, seed: int = 0,
-                    progress: bool = True, targets: list[tuple[str, dict[str, Any]]] | None = None) -> list[Path]:
+                    progress: bool = True, targets: list[tuple[str, dict[str, Any]]] | None = None,
+                    tile: int = 512) -> list[Path]:
     """Translate image files into out_dir, keeping their names; returns the written paths. A multi-domain model
-    takes `targets` (name, target): one target writes into out_dir, several into out_dir/NAME/ each."""
+    takes `targets` (name, target): one target writes into out_dir, several into out_dir/NAME/ each. Images larger
+    than `tile` pixels go through in blended tiles (0: whole, whatever the memory)."""
     from tqdm import tqdm
 
     require(model, "translate")
@@ -131,29 +151,35 @@ def translate_files(model, inputs: list[str], out_dir: str | Path, direction: st
     check_folder(out_dir, need_bytes=input_bytes(pairs) * len(targets))
     good, _ = scan_images([source for source, _ in pairs], "translate")
     pairs = [pair for pair, ok in zip(pairs, good) if ok]
-    # Same-size images share a batch; order within a size follows the inputs.
-    by_size: dict[tuple[int, int], list[tuple[Path, Path, torch.Tensor]]] = {}
+    # Same-size images share a batch; order within a size follows the inputs. Sizes come from the headers: images
+    # are decoded a batch at a time.
+    by_size: dict[tuple[int, int], list[tuple[Path, Path]]] = {}
     for source, path in pairs:
         with Image.open(source) as img:
-            x = pil_to_tensor(to_mode(img, c_in))
-        by_size.setdefault(tuple(x.shape[-2:]), []).append((source, path, x))
+            turned = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that swap the sides
+            by_size.setdefault(img.size[::-1] if turned else img.size, []).append((source, path))
     written: list[Path] = []
     shown: list[list[torch.Tensor]] = []  # per image: the input, then each target's output
     bar = tqdm(total=len(pairs), unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     with writing_into(out_dir, written, len(pairs) * len(targets)):
         for items in by_size.values():
             for start in range(0, len(items), batch_size):
-                chunk = items[start:start + batch_size]
-                x = uint8_to_unit(torch.stack([t for _, _, t in chunk]).to(model.device))
-                outs = [model.for_display(run_translator(model, x, direction, seed, target)).cpu()
+                chunk = []
+                for source, path in items[start:start + batch_size]:
+                    with Image.open(source) as img:
+                        chunk.append((source, path, pil_to_tensor(to_mode(img, c_in))))
+                x = torch.stack([t for _, _, t in chunk]).to(model.device)  # uint8: made float a tile at a time
+                # [-1, 1] -> [0, 1] in place: at 12 megapixels every copy is 144 MB
+                outs = [run_translator(model, x, direction, seed, target, tile).cpu().clamp_(-1, 1).add_(1).div_(2)
                         for _, target in targets]
+                del x
                 for i, (_, path, t) in enumerate(chunk):
                     for (name, _), out in zip(targets, outs):
                         where = path if len(targets) == 1 else out_dir / name / path.relative_to(out_dir)
                         save_image(out[i], where)
                         written.append(where)
-                    if len(shown) < 16:
-                        shown.append([t.float() / 255, *(out[i] for out in outs)])
+                    if grid_path is not None and len(shown) < 16:  # small copies: a photo is 144 MB as floats
+                        shown.append([_fit(t.float() / 255), *(_fit(out[i]) for out in outs)])
                 bar.update(len(chunk))
     bar.close()
     if grid_path is not None and shown:
@@ -161,22 +187,22 @@ def translate_files(model, inputs: list[str], out_dir: str | Path, direction: st
     return written
 
 
-def _side_by_side(rows: list[list[torch.Tensor]], tile: int = 256) -> Image.Image:
-    """Input | output(s) rows, each image fitted into a tile x tile square (aspect kept, grey margins)."""
+def _fit(img: torch.Tensor, tile: int = 256) -> torch.Tensor:
+    """(C, H, W) in [0, 1] fitted into a tile x tile square (aspect kept, grey margins)."""
+    h, w = img.shape[-2:]
+    scale = tile / max(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    img = F.interpolate(img[None], size=size, mode="bilinear", antialias=scale < 1, align_corners=False)[0]
+    canvas = torch.full((img.shape[0], tile, tile), 0.5)
+    top, left = (tile - size[0]) // 2, (tile - size[1]) // 2
+    canvas[:, top:top + size[0], left:left + size[1]] = img.clamp(0, 1)
+    return canvas
+
+
+def _side_by_side(rows: list[list[torch.Tensor]]) -> Image.Image:
+    """Input | output(s) rows of fitted tiles (grey ones shown as RGB when any is in colour)."""
     channels = max(img.shape[0] for row in rows for img in row)
-    tiles = []
-    for row in rows:
-        for img in row:
-            img = img.expand(channels, -1, -1)
-            h, w = img.shape[-2:]
-            scale = tile / max(h, w)
-            size = (max(1, round(h * scale)), max(1, round(w * scale)))
-            img = F.interpolate(img[None], size=size, mode="bilinear", antialias=scale < 1, align_corners=False)[0]
-            canvas = torch.full((channels, tile, tile), 0.5)
-            top, left = (tile - size[0]) // 2, (tile - size[1]) // 2
-            canvas[:, top:top + size[0], left:left + size[1]] = img.clamp(0, 1)
-            tiles.append(canvas)
-    return grid(torch.stack(tiles), nrow=len(rows[0]))
+    return grid(torch.stack([img.expand(channels, -1, -1) for row in rows for img in row]), nrow=len(rows[0]))
 
 
 # ---------------------------------------------------------------------------------------- evaluation
