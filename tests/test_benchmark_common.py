@@ -49,3 +49,15 @@ def test_every_judge_training_is_a_set_of_train_classifier_options():
     options = inspect.signature(train_classifier).parameters
     for name, fit in JUDGES.items():
         assert set(fit) <= set(options), name
+
+
+def test_benchmarks_run_the_cli_through_this_python():
+    """`sys.executable -m gankit`, never a bare `gankit` found on PATH: a benchmark started with a virtual
+    environment's python (not activated) must run that environment's gankit."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    bare = re.compile(r"""[\[(]\s*["']gankit["']|which\(\s*["']gankit["']""")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if bare.search(p.read_text())]
+    assert offenders == []
