@@ -26,12 +26,12 @@ COMMANDS = {
     "train": ("folder", False), "sample": ("file", False), "translate": ("folder", True),
     "encode": ("file", True), "explore": ("file", False), "score": ("file", True), "classify": ("file", True),
     "upscale": ("folder", True), "refine": ("folder", True), "export": ("folder", False),
-    "evaluate": ("file", False),
+    "evaluate": ("file", False), "report": ("file", False),
 }
 OUTPUTS = ["missing-parent", "file-for-folder", "folder-for-file", "unwritable", "existing-non-empty"]
 INPUTS = ["hostile", "empty-folder", "glob-nothing"]
 SUFFIX = {"sample": ".png", "encode": ".npy", "explore": ".png", "score": ".csv", "classify": ".csv",
-          "evaluate": ".json"}
+          "evaluate": ".json", "report": ".html"}
 QUICK = ["--set", "train.tensorboard=false", "--set", "train.n_samples=4", "--quiet", "--device", "cpu"]
 # The tiny model each command runs: (system, data, extra training settings)
 MODELS = {
@@ -70,7 +70,7 @@ def world(tmp_path_factory):
     """The tiny models, the hostile corpus, and a folder for each example."""
     root = tmp_path_factory.mktemp("sweep")
     runs = {command: _train(root, command) for command in MODELS}
-    runs["export"] = runs["evaluate"] = runs["sample"]
+    runs["export"] = runs["evaluate"] = runs["report"] = runs["sample"]
     make_corpus(root / "corpus")
     return root, runs
 
@@ -122,7 +122,7 @@ def _argv(command: str, run: Path, inputs: list[str], out: Path) -> list[str]:
         args += ["--code", "c1"]
     if command == "evaluate":
         args += ["--n", "50"]
-    elif command not in ("sample", "export", "explore"):
+    elif command not in ("sample", "export", "explore", "report"):
         args.append("--quiet")
     return args
 
@@ -179,7 +179,7 @@ def run_all() -> dict[str, int]:  # pragma: no cover  (the documented full sweep
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         runs = {command: _train(root, command) for command in MODELS}
-        runs["export"] = runs["evaluate"] = runs["sample"]
+        runs["export"] = runs["evaluate"] = runs["report"] = runs["sample"]
         make_corpus(root / "corpus")
         capsys = _StderrCapture()
         for i, (command, out_kind, in_kind) in enumerate(itertools.product(COMMANDS, OUTPUTS, INPUTS)):

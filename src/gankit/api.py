@@ -65,8 +65,25 @@ def _hooks(cfg: RunConfig, run_dir: Path, progress: bool, extra: Sequence[Hook],
     if t.eval_every:
         hooks.append(Evaluation(run_dir, t.eval_every, t.eval_n, mix(t.seed, 9), make_evaluator))
     hooks += list(extra)
-    hooks.append(Checkpoints(t.checkpoint_every))  # last: it records the state the other hooks left
+    hooks.append(Checkpoints(t.checkpoint_every))  # it records the state the other hooks left
+    hooks.append(Report(run_dir))  # after the last checkpoint, which it reads
     return hooks
+
+
+class Report(Hook):
+    """report.html (gankit report) at the end of every run, stopped or finished. A page that cannot be written is
+    said in one line; the run's own files are already safe."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def end(self, tr, status):
+        from .report import write_report
+
+        try:
+            write_report(self.run_dir)
+        except (OSError, GankitError) as e:
+            print(f"gankit: report.html not written: {e}", file=sys.stderr)
 
 
 def checkpoint_bytes(cfg: RunConfig, model: GANModel) -> int:

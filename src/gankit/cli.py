@@ -52,6 +52,9 @@ EXAMPLES = {
   gankit upscale RUN small/ --out big/ --compare cmp/ --originals hr/   # bicubic | gankit | original""",
     "refine": """examples:
   gankit refine runs/011-simgan-fontdigits synthetic/ --out refined/    # class folders and label files kept""",
+    "report": """examples:
+  gankit report runs/001-dcgan-digits                  # runs/001-dcgan-digits/report.html: open it in a browser
+  gankit report runs/001-dcgan-digits --out ~/dcgan.html""",
     "export": """examples:
   gankit export runs/001-dcgan-digits --out models/digits""",
     "evaluate": """examples:
@@ -204,6 +207,11 @@ def _parser() -> argparse.ArgumentParser:
     rf.add_argument("--tile", type=_positive, default=256, metavar="N",
                     help="largest piece of an input (pixels a side) run at once (default 256)")
 
+    rp = sub.add_parser("report", help="one self-contained HTML page of a run: losses, metrics, samples, config",
+                        epilog=EXAMPLES["report"], formatter_class=fmt)
+    rp.add_argument("run_dir", metavar="RUN_DIR")
+    rp.add_argument("--out", metavar="FILE.html", help="default: RUN_DIR/report.html (also written after training)")
+
     e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
                        formatter_class=fmt)
     e.add_argument("run_dir", metavar="RUN_DIR")
@@ -340,6 +348,13 @@ def _refine(a) -> int:
     return 0
 
 
+def _report(a) -> int:
+    from .report import write_report
+
+    print(write_report(a.run_dir, a.out))
+    return 0
+
+
 def _export(a) -> int:
     from .modelio import export
 
@@ -383,7 +398,7 @@ def _config(a) -> int:
 
 COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "encode": _encode,
             "explore": _explore, "score": _score, "classify": _classify, "upscale": _upscale, "refine": _refine,
-            "export": _export, "evaluate": _evaluate,
+            "report": _report, "export": _export, "evaluate": _evaluate,
             "list": _list, "config": _config}
 
 
