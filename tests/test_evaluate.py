@@ -28,13 +28,14 @@ def test_periodic_evaluation_during_training(tmp_path, monkeypatch):
     assert [r["step"] for r in rows] == [2, 4] and all("modes" in r for r in rows)
 
 
-def test_evaluate_unlabelled_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
+def test_evaluate_unlabelled_folder_gives_label_free_numbers(tmp_path, monkeypatch, capsys):
     import numpy as np
     from PIL import Image
 
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
     for i in range(4):
         Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / f"{i}.png")
     gankit.train("dcgan", f"folder:{tmp_path}", overrides=TINY, steps=1, out=tmp_path / "r", device="cpu",
                  progress=False)
-    assert main(["evaluate", str(tmp_path / "r")]) == 2
-    assert "needs labelled images" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "r"), "--n", "8"]) == 0
+    assert "fd_imagenet_lite0" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .config import DataConfig
-from .metrics.reference import Reference
+from .metrics.reference import ImageNetReference, Reference
 from .outputs import check_file, write_atomically
 from .tasks import classify, encode, refine, sample, score, translate, upscale
 
@@ -26,14 +26,18 @@ class Evaluator:
     """The evaluation of one model's tasks against one dataset; what does not change between calls is kept."""
 
     def __init__(self, data_cfg: DataConfig, model, progress: bool = True):
-        self.reference = Reference(data_cfg, model.info, progress=progress)
+        info = model.info
+        if info.is_image and info.num_classes < 2 and not data_cfg.spec.startswith("stacked-mnist"):
+            self.reference = ImageNetReference(data_cfg, info, progress=progress)  # no labels: label-free numbers
+        else:
+            self.reference = Reference(data_cfg, info, progress=progress)
         self.tasks = model.tasks
 
     def __call__(self, model, n: int = 10_000, seed: int = 0, G=None) -> dict[str, Any]:
         with torch.random.fork_rng():
             ref = self.reference
             m = sample.evaluate(model, ref, n, seed, G) if "sample" in self.tasks else {}
-            if ref.info.is_image and not ref.stacked:
+            if ref.info.is_image and not ref.stacked and isinstance(ref, Reference):
                 if "encode" in self.tasks:
                     m.update(encode.evaluate(model, ref, G))
                 if "classify" in self.tasks:

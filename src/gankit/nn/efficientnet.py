@@ -122,6 +122,15 @@ class EfficientNetLite0(nn.Module):
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu6(self._bn0(self._conv_stem(x)))
 
+    def embed(self, x01: torch.Tensor, size: int = 224) -> torch.Tensor:
+        """Images in [0, 1], any size, 1 or 3 channels -> (N, 1280) ImageNet features: the pooled head, before the
+        classifier. Images are resized to `size` x `size` (bilinear, antialiased), the network's training size."""
+        x = F.interpolate(x01, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        h = self.stem(normalize_input(x.clamp(0, 1)))
+        for block in self._blocks:
+            h = block(h)
+        return F.relu6(self._bn1(self._conv_head(h))).mean((2, 3))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.stem(x)
         for block in self._blocks:

@@ -77,6 +77,20 @@ def sample_to_file(model, out: str | Path, n: int = 64, seed: int = 0, label: in
     return out
 
 
+def _label_free(reference, x: torch.Tensor, n: int, seed: int) -> dict[str, Any]:
+    from ..metrics.image_quality import laplacian_fd
+
+    feats = reference.embed(x)
+    m: dict[str, Any] = {"n": n, "fd_imagenet_lite0": frechet_distance(*gaussian_stats(feats), *reference.real_stats)}
+    k = min(len(reference.real_feats), len(feats), 10_000)
+    sub = np.random.default_rng(seed).choice(len(reference.real_feats), k, replace=False)
+    if k > 4:  # nearest-neighbour balls need a few points
+        m["precision"], m["recall"] = precision_recall(reference.real_feats[sub], feats[:k])
+    if min(x.shape[-2:]) >= 28:  # 7x7 patches on three pyramid levels
+        m.update(laplacian_fd(reference.real_x[sub], (x[:k].cpu() + 1) / 2, seed=seed))
+    return m
+
+
 def generate(model, n: int, seed: int, G=None, batch: int = 500, **kwargs: Any) -> torch.Tensor:
     """n samples in the model's own range ([-1, 1] images), drawn in batches from a seeded generator."""
     G = G or getattr(model, model.ema_target)
@@ -99,6 +113,8 @@ def evaluate(model, reference, n: int = 10_000, seed: int = 0, G=None) -> dict[s
         x = generate(model, n, seed, G).numpy()
         return {"n": n, **mixture_coverage(x, reference.means, reference.sigma)}
     x = generate(model, n, seed, G)
+    if not hasattr(reference, "classify"):  # images without classes: ImageNet features and Laplacian patches
+        return _label_free(reference, x, n, seed)
     feats, labels = reference.classify(x)
     m: dict[str, Any] = {"n": n, "classifier_test_accuracy": round(reference.classifier.test_accuracy, 5)}
     m[f"fd_{reference.name.replace('-', '_')}_classifier"] = frechet_distance(*gaussian_stats(feats),
