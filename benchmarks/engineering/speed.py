@@ -109,7 +109,7 @@ def child_gankit(job: dict) -> dict:
                 marks[f"t{i}"], marks[f"drawn{i}"], marks["device"] = time.perf_counter(), tr.stream.drawn, tr.device
 
     with tempfile.TemporaryDirectory() as tmp:
-        gankit.train(model, data, overrides=[*overrides, *MODES[job["mode"]], *QUIET],
+        gankit.train(model, data, overrides=[*overrides, *MODES[job["mode"]], *QUIET, *job.get("overrides", [])],
                      steps=job["warmup"] + job["steps"], batch_size=job["batch"], out=Path(tmp) / "run",
                      device=job["device"], progress=False, hooks=[Timer()])
     seconds = marks["t1"] - marks["t0"]
@@ -148,7 +148,7 @@ def child_flops(job: dict) -> dict:
     data = _data(data)
     cfg = resolve_config({"model": {"name": model}},
                          [f"data.spec={data}", *overrides, *QUIET, f"train.batch_size={job['batch']}",
-                          f"train.device={job['device']}"])
+                          f"train.device={job['device']}", *job.get("overrides", [])])
     dataset, net, device = _prepare(cfg, SINGLE)
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, Path(tmp), net, dataset, device, [])
@@ -251,7 +251,7 @@ def child_ddp(job: dict) -> dict:
     n = job["nproc"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        sets = [*overrides, *MODES[job["mode"]], *QUIET, "train.log_every=1"]
+        sets = [*overrides, *MODES[job["mode"]], *QUIET, "train.log_every=1", *job.get("overrides", [])]
         args = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
                 "-m", "gankit", "train", model, "--data", data, "--steps", str(job["warmup"] + job["steps"]),
                 "--batch-size", str(job["batch"]), "--out", str(out), "--device", job["device"], "--quiet",
