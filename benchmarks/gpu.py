@@ -93,14 +93,7 @@ CHILDREN = {"sample": child_sample, "evaluate": child_evaluate}
 
 
 def spawn_here(job: dict) -> dict:
-    import subprocess
-
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.gpu", "--child", json.dumps(job)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
-        return {"error": lines[-1] if lines else f"exit {proc.returncode}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return spawn(job, "benchmarks.gpu")
 
 
 def plan(p: dict) -> list[tuple[str, dict, callable]]:

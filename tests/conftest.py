@@ -58,3 +58,20 @@ def image_folder(tmp_path: Path) -> Path:
     (root / "dogs" / "notes.txt").write_text("not an image")
     (root / "dogs" / "empty.jpg").write_bytes(b"")
     return root
+
+
+def assert_same_final_checkpoints(run_a: Path, run_b: Path, step: int) -> tuple:
+    """Both runs' newest checkpoints are at `step` and hold bitwise-equal tensors (generator states aside: they
+    are compared through what they produced). Returns the two checkpoints."""
+    import torch
+
+    from gankit.train import checkpoint
+
+    a, _ = checkpoint.latest(run_a / "checkpoints")
+    b, _ = checkpoint.latest(run_b / "checkpoints")
+    assert a.step == b.step == step
+    assert a.tensors.keys() == b.tensors.keys()
+    for key in a.tensors:
+        if not key.startswith("/rng/"):
+            assert torch.equal(a.tensors[key], b.tensors[key]), key
+    return a, b

@@ -274,9 +274,9 @@ CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "pea
             "plain": child_plain}
 
 
-def spawn(job: dict) -> dict:
-    """Run one job in a fresh process; returns its JSON result or {'error': ...}."""
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.engineering.speed", "--child", json.dumps(job)],
+def spawn(job: dict, module: str = "benchmarks.engineering.speed") -> dict:
+    """Run one job in a fresh process (`python -m module --child JOB`); returns its JSON result or {'error': ...}."""
+    proc = subprocess.run([sys.executable, "-m", module, "--child", json.dumps(job)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]

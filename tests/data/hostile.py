@@ -113,3 +113,17 @@ def make_corpus(root: Path) -> dict[str, tuple[str, object]]:
         put("no_permission.png", good_png, ("skip", "permission denied"))
         os.chmod(root / "no_permission.png", 0)
     return expected
+
+
+def assert_each_readable_file_written(expected: dict, out_dir: Path, size_of) -> None:
+    """Every file of the corpus that must load has an output under its name (PNG where Pillow cannot write its
+    format) of size `size_of(input size)`, and nothing else was written."""
+    from gankit.tasks.files import WRITABLE
+
+    loaded = [n for n, (kind, _) in expected.items() if kind == "load"]
+    assert len([p for p in out_dir.rglob("*") if p.is_file()]) == len(loaded)
+    for name in loaded:
+        stem, dot, ext = name.rpartition(".")
+        target = out_dir / (name if dot and "." + ext.lower() in WRITABLE else (stem or name) + ".png")
+        with Image.open(target) as img:
+            assert img.size == tuple(size_of(expected[name][1])), name

@@ -11,8 +11,8 @@ from gankit.data import load_dataset
 from gankit.errors import ConfigError
 from gankit.models import DataInfo
 from gankit.models.simgan import LocalDiscriminator, Refiner, SimGAN, SimGANConfig
-from gankit.train import checkpoint
 
+from ..conftest import assert_same_final_checkpoints
 from .test_translation import StopAt
 
 SPEC = "digits"
@@ -127,11 +127,5 @@ def test_resume_is_exact_including_the_history(tmp_path):
                        progress=False, hooks=[StopAt(5)])
     assert run.status == "interrupted" and run.step == 5
     gankit.resume(tmp_path / "split", steps=7, progress=False)
-    a, _ = checkpoint.latest(tmp_path / "straight" / "checkpoints")
-    b, _ = checkpoint.latest(tmp_path / "split" / "checkpoints")
-    assert a.step == b.step == 7
+    a, _ = assert_same_final_checkpoints(tmp_path / "straight", tmp_path / "split", 7)
     assert a.tensors["/extra/history/images"].shape[0] == 8  # full: 2 batches' worth of halves
-    assert a.tensors.keys() == b.tensors.keys()
-    for key in a.tensors:
-        if not key.startswith("/rng/"):
-            assert torch.equal(a.tensors[key], b.tensors[key]), key

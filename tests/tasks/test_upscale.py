@@ -10,7 +10,6 @@ from gankit.models import DataInfo
 from gankit.models.enhancenet import EnhanceNetGenerator
 from gankit.nn.resize import imresize
 from gankit.nn.tiling import run_tiled
-from gankit.tasks.files import WRITABLE
 
 from ..conftest import shared
 
@@ -79,21 +78,14 @@ def test_upscale_files_keeps_names_formats_and_grey(model_dir, tmp_path):
 
 
 def test_hostile_files_are_upscaled_or_skipped_with_a_count(model_dir, tmp_path, capsys):
-    from ..data.hostile import make_corpus
+    from ..data.hostile import assert_each_readable_file_written, make_corpus
 
     expected = make_corpus(tmp_path / "corpus")
     assert main(["upscale", str(model_dir), str(tmp_path / "corpus"), "--out", str(tmp_path / "out"),
                  "--quiet"]) == 0
     must_skip = [n for n, (kind, _) in expected.items() if kind == "skip"]
     assert f"skipped {len(must_skip)} of" in capsys.readouterr().err
-    loaded = [n for n, (kind, _) in expected.items() if kind == "load"]
-    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == len(loaded)
-    for name, (kind, size) in expected.items():
-        if kind == "load":  # each readable image is four times larger, under its name (PNG where Pillow cannot write)
-            stem, dot, ext = name.rpartition(".")
-            target = tmp_path / "out" / (name if dot and "." + ext.lower() in WRITABLE else (stem or name) + ".png")
-            with Image.open(target) as img:
-                assert img.size == (4 * size[0], 4 * size[1]), name
+    assert_each_readable_file_written(expected, tmp_path / "out", lambda size: (4 * size[0], 4 * size[1]))
 
 
 def test_a_model_that_does_not_upscale_is_one_line(model_dir, tmp_path, capsys):

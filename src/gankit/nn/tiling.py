@@ -11,9 +11,12 @@ from torch import nn
 from ..errors import ArgumentError
 
 
-def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, overlap: int = 16) -> torch.Tensor:
+def run_tiled(net: nn.Module, x: torch.Tensor, scale: int, tile: int = 128, overlap: int | None = None
+              ) -> torch.Tensor:
     """net(x) for (N, C, h, w) in tiles of at most `tile` x `tile` input pixels (plus the overlap); an image that fits
     one tile goes through whole."""
+    if overlap is None:  # the network's own reach when it states one
+        overlap = getattr(net, "receptive_radius", 16)
     if tile < 1 or overlap < 0:
         raise ArgumentError("tile", f"must be at least 1 (and the overlap 0 or more), got {tile} / {overlap}")
     n, c, h, w = x.shape

@@ -74,6 +74,13 @@ def image_files(inputs: list[str], where: str) -> list[Path]:
     return [f for f, ok in zip(files, good) if ok]
 
 
+def check_model_images(model, images: torch.Tensor) -> None:
+    """(N, C, H, W) with the model's channels, or a one-line error."""
+    channels = model.info.img_channels
+    if images.dim() != 4 or images.shape[1] != channels:
+        raise GankitError(f"{model.cfg.name} takes (N, {channels}, H, W) images, got {tuple(images.shape)}")
+
+
 def save_image(image: torch.Tensor, path: Path) -> None:
     """One (C, H, W) image in [0, 1] to `path`, in the format its suffix names (JPEG at quality 95)."""
     arr = to_uint8(image[None])[0]

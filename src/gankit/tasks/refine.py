@@ -30,7 +30,7 @@ from ..nn import inference
 from ..nn.tiling import run_tiled
 from ..outputs import check_folder, write_atomically
 from . import require
-from .files import LUMA, collect_inputs, image_files, input_bytes, save_image, writing_into
+from .files import LUMA, check_model_images, collect_inputs, image_files, input_bytes, save_image, writing_into
 
 LABEL_FILES = {".csv", ".tsv", ".txt", ".json"}
 
@@ -46,11 +46,7 @@ def refine(model, images: torch.Tensor, tile: int = 256, overlap: int | None = N
     """Images in [0, 1], (N, C, H, W) with the model's channels, any size -> refined images in [0, 1], on the CPU."""
     require(model, "refine")
     net = model.refiner()
-    channels = model.info.img_channels
-    if images.dim() != 4 or images.shape[1] != channels:
-        raise GankitError(f"{model.cfg.name} takes (N, {channels}, H, W) images, got {tuple(images.shape)}")
-    if overlap is None:
-        overlap = getattr(net, "receptive_radius", 16)
+    check_model_images(model, images)
     with inference(net):
         out = run_tiled(net, images.to(model.device, torch.float32) * 2 - 1, 1, tile, overlap)
     return ((out.cpu() + 1) / 2).clamp_(0, 1)

@@ -22,14 +22,13 @@ from PIL import Image
 from torch import nn
 
 from ..data.transforms import pil_to_tensor, to_mode
-from ..errors import GankitError
 from ..images import grid, save_png
 from ..nn import inference
 from ..nn.resize import imresize
 from ..nn.tiling import run_tiled
 from ..outputs import check_folder
 from . import require
-from .files import LUMA, collect_inputs, image_files, input_bytes, save_image, writing_into
+from .files import LUMA, check_model_images, collect_inputs, image_files, input_bytes, save_image, writing_into
 
 
 @runtime_checkable
@@ -43,11 +42,7 @@ def upscale(model, images: torch.Tensor, tile: int = 128, overlap: int | None = 
     """Images in [0, 1], (N, C, h, w) with the model's channels -> (N, C, scale h, scale w) in [0, 1], on the CPU."""
     require(model, "upscale")
     net, scale = model.upscaler()
-    channels = model.info.img_channels
-    if images.dim() != 4 or images.shape[1] != channels:
-        raise GankitError(f"{model.cfg.name} takes (N, {channels}, H, W) images, got {tuple(images.shape)}")
-    if overlap is None:
-        overlap = getattr(net, "receptive_radius", 16)
+    check_model_images(model, images)
     with inference(net):
         out = run_tiled(net, images.to(model.device, torch.float32), scale, tile, overlap)
     return out.clamp_(0, 1).cpu()  # in place: at x4 the output is the largest thing in memory
