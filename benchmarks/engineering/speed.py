@@ -42,12 +42,22 @@ SYSTEMS = {
     "gan-2d (MLP)": ("gan", "ring8", []),
     # The translation papers' setting: 256x256, batch 1 (run with --batch 1). pix2pix on edge maps -> photos cut
     # from scikit-learn's photos; CycleGAN on those two photos as two one-image domains (timing only).
+    # The other image systems at their papers' small-image settings (for the layout's before/after on each).
+    "infogan-32": ("infogan", "digits", ["data.img_size=32"]),
+    "bigan-32": ("bigan", "digits", ["data.img_size=32"]),
+    "anogan-64": ("anogan", "digits", ["data.img_size=64"]),
+    "triplegan-32": ("triplegan", "digits", ["data.img_size=32"]),
+    "simgan-32": ("simgan", "digits", ["data.real=digits", "data.img_size=32", "model.pretrain_r=0",
+                                       "model.pretrain_d=0"]),
+    "stargan-64": ("stargan", "digits", ["data.img_size=64"]),  # the digits as ten domains
+    "enhancenet-128": ("enhancenet", "cbsd68", ["data.img_size=128"]),  # 32x32 inputs -> 128x128 crops
     "pix2pix-256": ("pix2pix", "edges", ["data.img_size=256"]),
     "cyclegan-256": ("cyclegan", "photos-unpaired", ["data.img_size=256", "data.load_size=286"]),
 }
 DEFAULT_SYSTEMS = [name for name in SYSTEMS if not name.endswith("-256")]
-MODES = {
+MODES = {  # "fp32" / "bf16": gankit's defaults (train.channels_last=auto); the others fix the layout
     "fp32": [],
+    "fp32 NCHW": ["train.channels_last=false"],
     "fp32 channels-last": ["train.channels_last=true"],
     "fp32 compile": ["train.compile=true"],
     "fp32 compile channels-last": ["train.compile=true", "train.channels_last=true"],

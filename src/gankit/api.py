@@ -140,7 +140,11 @@ def _run(cfg: RunConfig, run_dir: Path, state: dict[str, Any] | None, progress: 
         _say(progress, f"stopped at step {trainer.step}, checkpoint saved; resume with: gankit resume {run_dir}")
     else:
         _say(progress, f"done: step {trainer.step} in {seconds:.0f} s; samples: {run_dir / 'samples' / 'latest.png'}")
-    model.eval()
+    # The model handed back is the one `gankit.load(run_dir)` gives: the averaged generator where the run kept one,
+    # and the standard layout (NHWC was a speed choice for training), so both compute the same, bit for bit.
+    if trainer.ema:
+        getattr(model, model.ema_target).load_state_dict(trainer.ema.state_dict())
+    model.to(memory_format=torch.contiguous_format).eval()
     return Run(run_dir=run_dir, status=status, step=trainer.step, model=Model(model), seconds=seconds)
 
 

@@ -128,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     _device(t, default=None)
     t.add_argument("--seed", type=int, metavar="N")
     t.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="autocast dtype (train.precision)")
-    t.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
+    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory layout (default: where it measured faster, train.channels_last=auto)")
     t.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     t.add_argument("--quiet", action="store_true", help="no progress bar or messages")
 
@@ -237,7 +238,7 @@ def _train(a) -> int:
     from .api import train
 
     speed = [f"train.precision={a.precision}" if a.precision else None,
-             "train.channels_last=true" if a.channels_last else None,
+             None if a.channels_last is None else f"train.channels_last={str(a.channels_last).lower()}",
              "train.compile=true" if a.compile else None]
     run = train(a.model, a.data, config=a.config, overrides=[*a.overrides, *(s for s in speed if s)],
                 steps=a.steps, batch_size=a.batch_size, out=a.out, device=a.device, seed=a.seed,

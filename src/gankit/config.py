@@ -229,7 +229,9 @@ class TrainConfig:
     eval_n: int = 2000  # samples per periodic evaluation
     # Speed (docs/speed.md). precision: autocast dtype for the training step (fp16 adds gradient scalers).
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    channels_last: bool = False  # NHWC memory layout for conv nets and their batches
+    # NHWC memory layout for conv nets and their batches. auto: on where it measured faster (docs/speed.md): on the
+    # CPU for image models without instance norm; off on GPUs (not measured there yet) and for vector data.
+    channels_last: bool | Literal["auto"] = "auto"
     compile: bool = False  # torch.compile the networks (falls back to eager with a warning where it cannot)
     sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
     # A NaN/Inf loss or weight: roll back to the last good checkpoint with the learning rates scaled by

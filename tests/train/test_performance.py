@@ -51,7 +51,7 @@ def test_fp16_wgan_gp_keeps_one_scaler_per_optimizer_and_resumes_them(tmp_path):
 
 
 def test_channels_last_trains_to_the_same_weights_up_to_rounding(tmp_path):
-    for name, extra in (("plain", []), ("nhwc", ["train.channels_last=true"])):
+    for name, extra in (("plain", ["train.channels_last=false"]), ("nhwc", ["train.channels_last=true"])):
         gankit.train("dcgan", "digits", overrides=[*TINY, *extra], steps=3, out=tmp_path / name, device="cpu",
                      progress=False)
     a, b = weights(latest(tmp_path / "plain")), weights(latest(tmp_path / "nhwc"))
@@ -60,6 +60,37 @@ def test_channels_last_trains_to_the_same_weights_up_to_rounding(tmp_path):
         assert torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-5), k
     model = gankit.load(tmp_path / "nhwc")
     assert model.sample(2, seed=0).shape == (2, 1, 16, 16)
+
+
+def test_channels_last_auto_is_nhwc_for_image_models_on_the_cpu_only(tmp_path, monkeypatch):
+    from gankit.data.info import DataInfo
+    from gankit.models.dcgan import DCGAN, DCGANConfig
+    from gankit.models.gan import GAN, GANConfig
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    images = DCGAN(DCGANConfig(base_channels=4, z_dim=4), DataInfo("d", 16, 1))
+    vectors = GAN(GANConfig(g_width=4, d_width=4, z_dim=2), DataInfo("v", 0, 0, dim=2))
+    assert performance.wants_channels_last("auto", images, cpu)
+    assert not performance.wants_channels_last("auto", images, cuda)  # not measured on GPUs yet
+    assert not performance.wants_channels_last("auto", vectors, cpu)
+    assert not performance.wants_channels_last(False, images, cpu)
+    assert performance.wants_channels_last(True, images, cuda)
+    monkeypatch.setattr(DCGAN, "cpu_channels_last", False)  # as a system that measured slower in NHWC says
+    assert not performance.wants_channels_last("auto", images, cpu)
+
+    # The trainer applies the resolved layout to the weights and the batches without being asked.
+    seen = []
+    from gankit.train.hooks import Hook
+
+    class Spy(Hook):
+        def start(self, tr):
+            tr.model.D.register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous(
+                memory_format=torch.channels_last)))
+
+    monkeypatch.setattr(DCGAN, "cpu_channels_last", True)
+    gankit.train("dcgan", "digits", overrides=TINY, steps=1, out=tmp_path / "r", device="cpu", progress=False,
+                 hooks=[Spy()])
+    assert seen and all(seen)
 
 
 def test_compile_falls_back_to_eager_with_a_warning_when_it_cannot_work(tmp_path, monkeypatch):
@@ -114,3 +145,35 @@ def test_compiled_training_matches_eager(tmp_path):
     from torch._dynamo.utils import counters
 
     assert counters["stats"]["unique_graphs"] > 0  # it really compiled
+
+
+def test_resumed_adam_moments_take_their_parameters_nhwc_layout():
+    """A checkpoint's moments come back contiguous; fused Adam pairs elements by memory position, so without the
+    layout fix an NHWC parameter would get another element's moments."""
+    torch.manual_seed(0)
+    w, g1, g2 = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
+    nhwc = {"memory_format": torch.channels_last}
+
+    def two_steps(resume_fix):
+        p = torch.nn.Parameter(w.clone().contiguous(**nhwc))
+        opt = torch.optim.Adam([p], lr=0.1, fused=True)
+        p.grad = g1.contiguous(**nhwc)
+        opt.step()
+        saved = opt.state_dict()
+        saved["state"][0] = {k: v.contiguous() for k, v in saved["state"][0].items()}  # as a checkpoint returns them
+        opt = torch.optim.Adam([p], lr=0.1, fused=True)
+        opt.load_state_dict(saved)
+        if resume_fix:
+            performance.match_state_layouts(opt)
+            assert opt.state[p]["exp_avg"].stride() == p.stride()
+        p.grad = g2.contiguous(**nhwc)
+        opt.step()
+        return p.detach()
+
+    p = torch.nn.Parameter(w.clone())
+    opt = torch.optim.Adam([p], lr=0.1, fused=True)
+    for g in (g1, g2):
+        p.grad = g.clone()
+        opt.step()
+    assert torch.allclose(two_steps(True), p.detach(), atol=1e-6)
+    assert not torch.allclose(two_steps(False), p.detach(), atol=1e-3)  # the failure the fix prevents

@@ -74,6 +74,8 @@ class GANModel(nn.Module):
     tasks: ClassVar[tuple[str, ...]] = ("sample",)
     # Networks torch.compile must leave alone, with the reason shown to the user (see train/performance.py).
     no_compile: ClassVar[dict[str, str]] = {}
+    # train.channels_last=auto on the CPU: NHWC unless it measured slower for this system (docs/benchmarks/speed.md).
+    cpu_channels_last: ClassVar[bool] = True
 
     def __init__(self, cfg: ModelConfig, info: DataInfo):
         super().__init__()

@@ -66,6 +66,7 @@ class CycleGANConfig(AdamConfig):
 class CycleGAN(GANModel):
     Config = CycleGANConfig
     tasks = ("translate",)
+    cpu_channels_last = False  # NHWC measured slower at 256x256, batch 1 (docs/benchmarks/speed.md)
     ema_target = None  # two generators; an EMA of one of them would be half a model
 
     def __init__(self, cfg: CycleGANConfig, info: DataInfo, init_seed: int = 0):

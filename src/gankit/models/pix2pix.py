@@ -72,6 +72,7 @@ def unet_depth(img_size: int, depth: int | None) -> int:
 class Pix2Pix(GANModel):
     Config = Pix2PixConfig
     tasks = ("translate",)
+    cpu_channels_last = False  # NHWC measured slower at 256x256, batch 1 (docs/benchmarks/speed.md)
 
     def __init__(self, cfg: Pix2PixConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

@@ -20,10 +20,33 @@ def networks(model: nn.Module) -> dict[str, nn.Module]:
     return dict(model.named_children())
 
 
+def wants_channels_last(setting: bool | str, model: nn.Module, device: torch.device) -> bool:
+    """Resolve `train.channels_last`. "auto" follows the measurements in docs/benchmarks/speed.md: on the CPU, NHWC
+    (oneDNN's layout) for image models unless the system says it measured slower there (`cpu_channels_last`);
+    off for vector data, and off on GPUs until measured there (benchmarks/gpu.py records both)."""
+    if setting != "auto":
+        return bool(setting)
+    if device.type != "cpu" or not getattr(getattr(model, "info", None), "is_image", False):
+        return False
+    return getattr(model, "cpu_channels_last", True)
+
+
 def to_channels_last(model: nn.Module) -> None:
     """NHWC weights (4-D tensors only; others are untouched). Convolutions then run in the layout that
     oneDNN on CPUs and tensor cores on GPUs prefer, without transposes; the batches follow (BatchStream)."""
     model.to(memory_format=torch.channels_last)
+
+
+def match_state_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give each optimizer state tensor its parameter's memory layout. A checkpoint stores tensors contiguous, so
+    after a resume in NHWC the moments would be NCHW; fused Adam walks parameter, gradient and moments as flat
+    memory and would pair the wrong elements (measured: a different update, not a rounding error)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            state = opt.state.get(p, {})
+            for key, v in state.items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    state[key] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 def compile_problem(device: torch.device) -> str | None:

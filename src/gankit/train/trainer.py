@@ -32,7 +32,7 @@ from ..runtime.distributed import SINGLE, Dist
 from ..runtime.ema import EMA
 from ..runtime.precision import Precision
 from . import checkpoint
-from .performance import compile_networks, to_channels_last
+from .performance import compile_networks, match_state_layouts, to_channels_last, wants_channels_last
 
 # Under several processes a stop request (SIGINT/SIGTERM) is agreed on every this many steps: all processes
 # must stop at the same step, and asking costs a collective.
@@ -70,7 +70,8 @@ class Trainer:
         if t.sync_bn and dist.active:  # before the optimizers: conversion swaps modules (parameters stay)
             for name, net in list(model.named_children()):
                 setattr(model, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(net))
-        if t.channels_last:
+        self.channels_last = wants_channels_last(t.channels_last, model, device)
+        if self.channels_last:
             to_channels_last(model)
         dist.broadcast_module(model)  # same seed already; this makes "identical weights" a fact, not a hope
         self.model.optimizers = model.configure_optimizers()
@@ -90,7 +91,7 @@ class Trainer:
         t = self.cfg.train
         return BatchStream(self.dataset, t.batch_size, t.seed, self.device, drawn=drawn,
                            workers=self.cfg.data.workers, rank=self.dist.rank, world=self.dist.world,
-                           channels_last=t.channels_last)
+                           channels_last=self.channels_last)
 
     # --------------------------------------------------------------------------------------- state
 
@@ -124,6 +125,7 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             for name, opt in self.model.optimizers.items():
                 opt.load_state_dict(state["optimizers"][name])
+                match_state_layouts(opt)
             if self.ema:
                 self.ema.load_state_dict(state["ema"])
             self.model.precision.load_state_dict(state.get("grad_scalers") or {})
