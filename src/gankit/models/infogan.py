@@ -177,7 +177,7 @@ class InfoGAN(GANModel):
         n_cat = len(self.K)
         cat = codes[:, :n_cat].round().long().clamp(min=0)
         cat = torch.minimum(cat, torch.tensor(self.K, device=cat.device) - 1) if n_cat else cat
-        z = codes.new_zeros(len(codes), self.cfg.z_dim)
+        z = codes.new_zeros(codes.shape[0], self.cfg.z_dim)  # shape[0], not len(): stays dynamic in a traced graph
         return (G or self.G)(self.latent(z, cat, codes[:, n_cat:]))
 
     def explore_grid(self, code: str, values: torch.Tensor | None, n: int, generator: torch.Generator,
