@@ -35,11 +35,18 @@ def _why_unreadable(path: Path) -> str | None:
                 img.load()
                 if img.width < 1 or img.height < 1:
                     return "empty image"
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Exception as e:  # Pillow raises many types on hostile input; any of them means "skip this file"
+        return unreadable_reason(e)
+    return None
+
+
+def unreadable_reason(e: Exception) -> str:
+    """A short reason for what Pillow raised while opening or decoding an image (a file here, an upload in serve)."""
+    if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return "too many pixels (decompression bomb?)"
-    except PermissionError:
+    if isinstance(e, PermissionError):
         return "permission denied"
-    except OSError as e:
+    if isinstance(e, OSError):
         text = str(e)
         if "cannot identify image file" in text:
             return "not an image"
@@ -48,9 +55,7 @@ def _why_unreadable(path: Path) -> str | None:
         if "unrecognized data stream" in text:
             return "damaged"
         return text.split(":")[0][:60] or "unreadable"
-    except Exception as e:  # Pillow raises many types on hostile input; any of them means "skip this file"
-        return f"{type(e).__name__}"
-    return None
+    return f"{type(e).__name__}"
 
 
 def scan_images(files: list[Path], where: str) -> tuple[list[bool], dict[str, str]]:

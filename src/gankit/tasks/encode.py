@@ -115,19 +115,27 @@ def explore(model, code: str, out: str | Path, low: float = -2.0, high: float = 
             n: int = 10, seed: int = 0) -> Path:
     """Write the traversal grid of `code` (see the model's explore_grid) to `out` (PNG)."""
     require(model, "explore")
+    out = check_file(out)
+    images, nrow = explore_images(model, code, low, high, steps, n, seed)
+    save_png(grid(images, nrow=nrow), out)
+    return out
+
+
+def explore_images(model, code: str, low: float = -2.0, high: float = 2.0, steps: int = 9, n: int = 10,
+                   seed: int = 0) -> tuple[torch.Tensor, int]:
+    """The traversal of `code` (see the model's explore_grid) as images in [0, 1], and the grid's row length."""
+    require(model, "explore")
     if steps < 2:
         raise ArgumentError("steps", "must be at least 2")
     if n < 1:
         raise ArgumentError("n", "must be at least 1")
     if not np.isfinite([low, high]).all() or low >= high:
         raise ArgumentError("range", f"must be two finite numbers, low < high; got {low} {high}")
-    out = check_file(out)
     G = getattr(model, model.ema_target)
     values = torch.linspace(low, high, steps)
     with inference(model):
         images, nrow = model.explore_grid(code, values, n, model.seeded(seed), G)
-    save_png(grid(model.for_display(images), nrow=nrow), out)
-    return out
+    return model.for_display(images), nrow
 
 
 def encode(model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
