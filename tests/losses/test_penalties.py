@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from gankit.losses.penalties import clip_weights, gradient_penalty
+from gankit.losses.penalties import clip_weights, drift_penalty, gradient_penalty
 
 
 def test_gradient_penalty_zero_for_unit_norm_linear_critic():
@@ -49,3 +49,17 @@ def test_gradient_penalty_with_fp16_loss_scaling_matches_the_unscaled_one():
     assert fp16.scaler("D").get_scale() > 1
     assert torch.allclose(plain, scaled, rtol=1e-5)
     assert torch.allclose(g_plain, g_scaled, rtol=1e-4, atol=1e-7)
+
+
+def test_gradient_penalty_with_a_target_is_divided_by_its_square():
+    """PGGAN's gamma: a critic of gradient norm 5 against gamma 750 gives (5 - 750)^2 / 750^2."""
+    critic = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 0.0, 4.0, 0.0]]))
+    gp = gradient_penalty(lambda x: critic(x).flatten(), torch.randn(6, 4), torch.randn(6, 4), torch.rand(6),
+                          target=750.0)
+    assert torch.isclose(gp, torch.tensor((5 - 750) ** 2 / 750**2))
+
+
+def test_drift_penalty_is_the_mean_squared_real_score():
+    assert torch.isclose(drift_penalty(torch.tensor([1.0, -2.0, 3.0, 0.0])), torch.tensor(14 / 4))
