@@ -24,7 +24,9 @@ EXAMPLES = {
   gankit resume runs/001-dcgan-digits --steps 20000    # or train further""",
     "sample": """examples:
   gankit sample runs/001-dcgan-digits --out samples.png
-  gankit sample models/digits --n 16 --seed 3 --out x.npy --format npy""",
+  gankit sample models/digits --n 16 --seed 3 --out x.npy --format npy
+  gankit sample runs/012-lapgan-mnist --levels --n 10 --out chain.png   # lapgan: a row per pyramid level
+  gankit sample runs/012-lapgan-mnist --coarse small/ --levels --out refined.png   # from given coarse images""",
     "translate": """examples:
   gankit translate runs/004-pix2pix-paired photos/*.jpg --out translated/
   gankit translate runs/004-pix2pix-paired photos/ --out fixed/ --test-mode eval    # pix2pix: dropout off
@@ -52,14 +54,19 @@ EXAMPLES = {
   gankit upscale RUN small/ --out big/ --compare cmp/ --originals hr/   # bicubic | gankit | original""",
     "refine": """examples:
   gankit refine runs/011-simgan-fontdigits synthetic/ --out refined/    # class folders and label files kept""",
+    "serve": """examples:
+  gankit serve runs/001-dcgan-digits                   # http://127.0.0.1:8000/: a page and an HTTP API
+  gankit serve models/horse2zebra --port 8080 --queue 4   # docs/deployment.md: endpoints, limits""",
     "report": """examples:
   gankit report runs/001-dcgan-digits                  # runs/001-dcgan-digits/report.html: open it in a browser
   gankit report runs/001-dcgan-digits --out ~/dcgan.html""",
     "export": """examples:
-  gankit export runs/001-dcgan-digits --out models/digits""",
+  gankit export runs/001-dcgan-digits --out models/digits
+  gankit export runs/001-dcgan-digits --format onnx --out models/digits-onnx   # + onnx/*.onnx, one per network""",
     "evaluate": """examples:
   gankit evaluate runs/002-dcgan-mnist --n 10000 --out metrics.json
-  gankit evaluate runs/003-gan-ring8                   # 2-D mixtures: modes captured, high-quality share""",
+  gankit evaluate runs/003-gan-ring8                   # 2-D mixtures: modes captured, high-quality share
+  gankit evaluate runs/002-dcgan-mnist --inception pt_inception-2015-12-05-6726825d.pth   # + standard FID/KID/IS""",
     "config": """examples:
   gankit config show dcgan > dcgan.yaml                # edit, then: gankit train dcgan --config dcgan.yaml""",
 }
@@ -147,6 +154,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--label", type=int, metavar="K", help="conditional models (cgan): draw class K only")
     s.add_argument("--out", required=True, metavar="FILE", help="FILE.png (a grid) or FILE.npy")
     s.add_argument("--format", choices=["png", "npy"], help="default: from the file name")
+    s.add_argument("--levels", action="store_true",
+                   help="coarse-to-fine models (lapgan): every level of the chain, a row each, coarsest first")
+    s.add_argument("--coarse", metavar="FILE|DIR",
+                   help="lapgan: start the chain from these images (a level's size, or the full size: their "
+                        "coarsest level) instead of noise; sample i starts from image i mod their number")
     _device(s)
 
     tr = _image_tool(sub, "translate", "translate images with a pix2pix, CycleGAN or StarGAN model",
@@ -208,15 +220,31 @@ def _parser() -> argparse.ArgumentParser:
     rf.add_argument("--tile", type=_positive, default=256, metavar="N",
                     help="largest piece of an input (pixels a side) run at once (default 256)")
 
+    sv = sub.add_parser("serve", help="a local web page and HTTP API over what a model does (needs gankit[serve])",
+                        epilog=EXAMPLES["serve"], formatter_class=fmt)
+    sv.add_argument("model_dir", metavar="RUN_DIR|MODEL_DIR")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                                                        "only; 0.0.0.0: every interface, without authentication)")
+    sv.add_argument("--port", type=int, default=8000, help="default 8000; 0: any free port")
+    sv.add_argument("--queue", type=int, default=8, metavar="N",
+                    help="model calls that may wait while one runs; past that: 503 (default 8)")
+    sv.add_argument("--max-upload-mb", type=_positive, default=16, metavar="N", help="upload size cap (default 16)")
+    sv.add_argument("--max-megapixels", type=float, default=12.0, metavar="N",
+                    help="image size cap, read from the header before decoding (default 12)")
+    _device(sv)
+
     rp = sub.add_parser("report", help="one self-contained HTML page of a run: losses, metrics, samples, config",
                         epilog=EXAMPLES["report"], formatter_class=fmt)
     rp.add_argument("run_dir", metavar="RUN_DIR")
     rp.add_argument("--out", metavar="FILE.html", help="default: RUN_DIR/report.html (also written after training)")
 
-    e = sub.add_parser("export", help="write a self-contained model folder", epilog=EXAMPLES["export"],
-                       formatter_class=fmt)
-    e.add_argument("run_dir", metavar="RUN_DIR")
+    e = sub.add_parser("export", help="write a self-contained model folder (and ONNX graphs)",
+                       epilog=EXAMPLES["export"], formatter_class=fmt)
+    e.add_argument("run_dir", metavar="RUN_DIR|MODEL_DIR")
     e.add_argument("--out", required=True, metavar="MODEL_DIR")
+    e.add_argument("--format", default="gankit", choices=["gankit", "onnx"],
+                   help="gankit: config.json + model.safetensors (default); onnx: the same plus onnx/NAME.onnx per "
+                        "network its tasks run, checked against PyTorch (docs/deployment.md)")
 
     v = sub.add_parser("evaluate", help="measure a model's samples (Frechet distance, precision/recall, coverage)",
                        epilog=EXAMPLES["evaluate"], formatter_class=fmt)
@@ -224,6 +252,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--n", type=int, default=10_000, help="samples to draw (default 10000)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--out", metavar="metrics.json")
+    v.add_argument("--inception", metavar="FILE", help="the published FID Inception weights "
+                   "(pt_inception-2015-12-05-6726825d.pth): adds the standard fid, kid and is (docs/standard-fid.md)")
 
     sub.add_parser("list", help="the models and datasets")
 
@@ -259,7 +289,8 @@ def _sample(a) -> int:
     from .modelio import load
     from .tasks.sample import sample_to_file
 
-    print(sample_to_file(load(a.model_dir, device=a.device), a.out, a.n, a.seed, a.label, a.format))
+    print(sample_to_file(load(a.model_dir, device=a.device), a.out, a.n, a.seed, a.label, a.format, a.levels,
+                         a.coarse))
     return 0
 
 
@@ -349,6 +380,20 @@ def _refine(a) -> int:
     return 0
 
 
+def _serve(a) -> int:
+    from .errors import ArgumentError
+    from .serve import serve
+
+    if a.queue < 0:
+        raise ArgumentError("queue", f"must be 0 or more, got {a.queue}")
+    if not 0 < a.max_megapixels <= 80:
+        raise ArgumentError("max_megapixels", f"must be above 0 and at most 80 (Pillow refuses more), got "
+                                              f"{a.max_megapixels}")
+    serve(a.model_dir, a.host, a.port, a.device, queue=a.queue, max_upload_bytes=a.max_upload_mb * 2**20,
+          max_pixels=int(a.max_megapixels * 1e6))
+    return 0
+
+
 def _report(a) -> int:
     from .report import write_report
 
@@ -357,6 +402,11 @@ def _report(a) -> int:
 
 
 def _export(a) -> int:
+    if a.format == "onnx":
+        from .onnx_export import export_onnx
+
+        print(export_onnx(a.run_dir, a.out))
+        return 0
     from .modelio import export
 
     print(export(a.run_dir, a.out))
@@ -369,7 +419,7 @@ def _evaluate(a) -> int:
 
     if a.n < 2:
         raise ArgumentError("n", "must be at least 2")
-    evaluate(a.run_dir, n=a.n, seed=a.seed, out=a.out)
+    evaluate(a.run_dir, n=a.n, seed=a.seed, out=a.out, inception=a.inception)
     return 0
 
 
@@ -399,7 +449,7 @@ def _config(a) -> int:
 
 COMMANDS = {"train": _train, "resume": _resume, "sample": _sample, "translate": _translate, "encode": _encode,
             "explore": _explore, "score": _score, "classify": _classify, "upscale": _upscale, "refine": _refine,
-            "report": _report, "export": _export, "evaluate": _evaluate,
+            "serve": _serve, "report": _report, "export": _export, "evaluate": _evaluate,
             "list": _list, "config": _config}
 
 

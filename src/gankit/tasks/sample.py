@@ -41,6 +41,19 @@ class LabelSampler(Protocol):
     def class_labels(self, n: int, label: int | torch.Tensor | None) -> torch.Tensor: ...
 
 
+@runtime_checkable
+class PyramidSampler(Protocol):
+    """A sampler that draws coarse to fine (LAPGAN): every level of its chain, coarsest first, each at its own size;
+    optionally from given coarse images or with every residual zero; and the same pyramid of real images."""
+
+    def generate_levels(self, n: int, generator: torch.Generator | None = None, G: nn.Module | None = None,
+                        coarse: torch.Tensor | None = None, zero_residuals: bool = False) -> list[torch.Tensor]: ...
+
+    def real_levels(self, x: torch.Tensor) -> list[torch.Tensor]: ...
+
+    def to_full_size(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
 def sample(model, n: int = 64, seed: int | None = None, label: int | None = None) -> torch.Tensor:
     """n images as floats in [0, 1], shape (n, C, H, W) (vector data: (n, D), unscaled). `seed` makes the draw
     reproducible and leaves the training noise untouched. Label-conditioned models take `label`."""
@@ -55,16 +68,24 @@ def sample(model, n: int = 64, seed: int | None = None, label: int | None = None
 
 
 def sample_to_file(model, out: str | Path, n: int = 64, seed: int = 0, label: int | None = None,
-                   fmt: str | None = None) -> Path:
+                   fmt: str | None = None, levels: bool = False, coarse: str | Path | None = None) -> Path:
     """n samples into `out`: a PNG grid, or .npy ((N, H, W, C) uint8 for images, (N, D) floats for vectors); 2-D
-    data as a scatter plot in PNG. `fmt` (png | npy) overrides the file name's suffix."""
+    data as a scatter plot in PNG. `fmt` (png | npy) overrides the file name's suffix. Coarse-to-fine samplers:
+    `levels` draws every level of the chain (a PNG grid), `coarse` starts from the images in that file or folder
+    (see sample_chain)."""
     if n < 1:
         raise ArgumentError("n", "must be at least 1")
     out = check_file(out)
     fmt = fmt or ("npy" if out.suffix.lower() == ".npy" else "png")
-    images = sample(model, n, seed=seed, label=label)
+    nrow = None
+    if levels or coarse is not None:
+        if levels and fmt != "png":
+            raise ArgumentError("levels", "draws a PNG grid, one row per level of the chain: use --out FILE.png")
+        images, nrow = sample_chain(model, n, seed, levels, coarse, label)
+    else:
+        images = sample(model, n, seed=seed, label=label)
     if fmt == "png":
-        save_png(scatter(images) if not model.info.is_image else grid(images), out)
+        save_png(scatter(images) if not model.info.is_image else grid(images, nrow=nrow), out)
         return out
     # images: (N, H, W, C) uint8, the layout image libraries expect; vectors: (N, D) floats
     array = to_uint8(images) if model.info.is_image else images.cpu().numpy()
@@ -75,6 +96,61 @@ def sample_to_file(model, out: str | Path, n: int = 64, seed: int = 0, label: in
 
     write_atomically(out, write)
     return out
+
+
+def sample_chain(model, n: int, seed: int = 0, levels: bool = False, coarse: str | Path | None = None,
+                 label: int | None = None) -> tuple[torch.Tensor, int | None]:
+    """A coarse-to-fine sampler's draws in [0, 1] and the grid's row length. `levels`: one row per level of the
+    chain, coarsest first, each level shown at full size by pixel repetition, a column per sample. `coarse` (an
+    image file or a folder): sample i starts from coarse image i mod M instead of from noise, M to a row; the images
+    have a level's size, or the full size (their coarsest level is then used, all the detail regenerated)."""
+    import torch.nn.functional as F
+
+    require(model, "sample")
+    system = system_of(model)
+    if not isinstance(system, PyramidSampler):
+        flag = "levels" if levels else "coarse"
+        raise ArgumentError(flag, f"is for coarse-to-fine samplers (lapgan); {model.cfg.name} draws its images in one "
+                                  "go")
+    extra = {}
+    if label is not None:
+        if not isinstance(system, LabelSampler):
+            raise ArgumentError("label", f"is for label-conditioned models; {model.cfg.name} takes none")
+        extra["label"] = label
+    start, nrow = None, None
+    if coarse is not None:
+        given = read_coarse(model, coarse)
+        start, nrow = given[torch.arange(n) % len(given)].to(model.device), len(given)
+    G = getattr(model, model.ema_target)
+    with inference(G):
+        chain = model.generate_levels(n, model.seeded(seed), G, coarse=start, **extra)
+    if not levels:
+        return model.for_display(chain[-1]), nrow
+    size = chain[-1].shape[-2:]
+    return model.for_display(torch.cat([F.interpolate(x, size=size, mode="nearest") for x in chain])), n
+
+
+def read_coarse(model, spec: str | Path) -> torch.Tensor:
+    """The images of a file or folder as (M, C, h, w) in [-1, 1] with the model's channels, all of one size; at the
+    model's full size, their coarsest pyramid level."""
+    from PIL import Image
+
+    from ..data.transforms import pil_to_tensor, to_mode
+    from .files import image_files
+
+    images = []
+    for path in image_files([str(spec)], "coarse"):
+        with Image.open(path) as img:
+            images.append(pil_to_tensor(to_mode(img, model.info.img_channels)).float() / 127.5 - 1)
+    if not images:
+        raise ArgumentError("coarse", f"{spec} holds no readable image")
+    sizes = sorted({f"{x.shape[-1]}x{x.shape[-2]}" for x in images})
+    if len(sizes) > 1:
+        raise ArgumentError("coarse", f"images must all have one size, found {', '.join(sizes)}")
+    x = torch.stack(images)
+    if x.shape[-2:] == (model.info.img_size, model.info.img_size):
+        x = model.real_levels(x)[0]
+    return x
 
 
 def _label_free(reference, x: torch.Tensor, n: int, seed: int) -> dict[str, Any]:
@@ -107,14 +183,16 @@ def generate(model, n: int, seed: int, G=None, batch: int = 500, **kwargs: Any) 
 # ---------------------------------------------------------------------------------------- evaluation
 
 
-def evaluate(model, reference, n: int = 10_000, seed: int = 0, G=None) -> dict[str, Any]:
-    """The samples' metrics against `reference` (metrics/reference.py), for n samples drawn from `seed`."""
+def evaluate(model, reference, n: int = 10_000, seed: int = 0, G=None, inception=None) -> dict[str, Any]:
+    """The samples' metrics against `reference` (metrics/reference.py), for n samples drawn from `seed`; with
+    `inception` (metrics/standard.py's InceptionReference) also the standard `fid`, `kid` and `is`."""
     if not reference.info.is_image:
         x = generate(model, n, seed, G).numpy()
         return {"n": n, **mixture_coverage(x, reference.means, reference.sigma)}
     x = generate(model, n, seed, G)
+    standard = inception((x.cpu() + 1) / 2, seed=seed) if inception is not None else {}
     if not hasattr(reference, "classify"):  # images without classes: ImageNet features and Laplacian patches
-        return _label_free(reference, x, n, seed)
+        return {**_label_free(reference, x, n, seed), **standard}
     feats, labels = reference.classify(x)
     m: dict[str, Any] = {"n": n, "classifier_test_accuracy": round(reference.classifier.test_accuracy, 5)}
     m[f"fd_{reference.name.replace('-', '_')}_classifier"] = frechet_distance(*gaussian_stats(feats),
@@ -134,4 +212,39 @@ def evaluate(model, reference, n: int = 10_000, seed: int = 0, G=None) -> dict[s
         asked = torch.arange(n) % K
         xc = generate(model, n, seed + 1, G, label=asked)
         m["conditional_accuracy"] = float((reference.classify(xc)[1] == asked.numpy()).mean())
+    if isinstance(system_of(model), PyramidSampler):
+        m.update(pyramid_evaluate(model, reference, n, seed, G))
+    return {**m, **standard}
+
+
+def pyramid_evaluate(model, reference, n: int, seed: int, G=None, batch: int = 500) -> dict[str, float]:
+    """A coarse-to-fine sampler's levels in the dataset classifier's features (which take full-size images):
+    `fd_level_<size>px`, each level of the chain from noise against the same level of the real images' pyramid,
+    both brought to full size by the model's own expansion u() (what the chain shows with every finer residual
+    zero; the finest level is the samples' own FD); `fd_zero_residuals`, the whole chain with every residual zero
+    against the real images (what the residual generators add); `fd_from_real_coarse`, the finest generator alone
+    on the real images' next coarser level, l_0 + G_0(z, l_0) (that level without the error the chain brings)."""
+    G = G or getattr(model, model.ema_target)
+    real_levels = model.real_levels(reference.real_x)
+    if len(real_levels) < 2:  # a single-level model (lapgan's single-scale baseline): nothing to add
+        return {}
+
+    def fd(x: torch.Tensor, stats) -> float:
+        return frechet_distance(*gaussian_stats(reference.classify(x)[0]), *stats)
+
+    chains, zeros, refined = [], [], []
+    draws, zero_draws, refine_draws = model.seeded(seed), model.seeded(seed), model.seeded(seed + 1)
+    with inference(G):
+        for start in range(0, n, batch):
+            k = min(batch, n - start)
+            chains.append([x.cpu() for x in model.generate_levels(k, draws, G)])
+            zeros.append(model.generate_levels(k, zero_draws, G, zero_residuals=True)[-1].cpu())  # the same z
+        for part in real_levels[-2][:n].split(batch):
+            refined.append(model.generate_levels(len(part), refine_draws, G, coarse=part.to(model.device))[-1].cpu())
+    m = {}
+    for fake, true in zip(zip(*chains), real_levels):
+        m[f"fd_level_{true.shape[-1]}px"] = fd(model.to_full_size(torch.cat(fake)),
+                                               gaussian_stats(reference.classify(model.to_full_size(true))[0]))
+    m["fd_zero_residuals"] = fd(torch.cat(zeros), reference.real_stats)
+    m["fd_from_real_coarse"] = fd(torch.cat(refined), reference.real_stats)
     return m
