@@ -210,20 +210,24 @@ class GANModel(nn.Module):
         return (x.clamp(-1, 1) + 1) / 2 if self.info.is_image else x
 
 
+def class_labels(model: GANModel, n: int, label: int | torch.Tensor | None) -> torch.Tensor:
+    """The labels of n samples: 0, 1, ..., K-1 over and over, all `label`, or the tensor given."""
+    K = model.info.num_classes
+    if label is None:
+        return torch.arange(n, device=model.device) % K
+    if isinstance(label, int):
+        if not 0 <= label < K:
+            raise ArgumentError("label", f"must be between 0 and {K - 1} for {model.info.name}, got {label}")
+        return torch.full((n,), label, device=model.device)
+    return label.to(model.device)
+
+
 class ByLabel:
     """For systems whose G takes a class label (cGAN, Triple-GAN): `generate(..., label=)` draws the labels given,
     and the sample grid has one row per class."""
 
     def class_labels(self, n: int, label: int | torch.Tensor | None) -> torch.Tensor:
-        """The labels of n samples: 0, 1, ..., K-1 over and over, all `label`, or the tensor given."""
-        K = self.info.num_classes
-        if label is None:
-            return torch.arange(n, device=self.device) % K
-        if isinstance(label, int):
-            if not 0 <= label < K:
-                raise ArgumentError("label", f"must be between 0 and {K - 1} for {self.info.name}, got {label}")
-            return torch.full((n,), label, device=self.device)
-        return label.to(self.device)
+        return class_labels(self, n, label)
 
     def sample_grid(self, n, generator, G, data):
         """One row per class, n // K columns (at least 4)."""

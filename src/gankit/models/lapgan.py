@@ -41,7 +41,7 @@ from ..losses.adversarial import bce_discriminator_loss, nonsaturating_generator
 from ..nn import frozen
 from ..nn.pyramid import blur, upsample
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel
+from .base import Batch, DataInfo, GANModel, class_labels
 
 COARSEST_MAX = 8  # levels=0: as many levels as it takes for the coarsest image to be at most 8 pixels
 
@@ -373,15 +373,7 @@ class LAPGAN(GANModel):
     # ------------------------------------------------------------------------------------------- use
 
     def _class_labels(self, n: int, label: int | torch.Tensor | None) -> torch.Tensor:
-        """The labels of n samples: 0, 1, ..., K-1 over and over, all `label`, or the tensor given."""
-        K = self.info.num_classes
-        if label is None:
-            return torch.arange(n, device=self.device) % K
-        if isinstance(label, int):
-            if not 0 <= label < K:
-                raise ArgumentError("label", f"must be between 0 and {K - 1} for {self.info.name}, got {label}")
-            return torch.full((n,), label, device=self.device)
-        return label.to(self.device)
+        return class_labels(self, n, label)
 
     def chain_input(self, n: int, generator: torch.Generator | None = None,
                     label: int | torch.Tensor | None = None) -> torch.Tensor:

@@ -32,7 +32,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..config import ModelConfig
 from ..errors import ConfigError
 from ..losses.adversarial import wasserstein_critic_loss, wasserstein_generator_loss
 from ..losses.penalties import drift_penalty, gradient_penalty
@@ -47,12 +46,16 @@ from ..nn.progressive import (
     upscale2d,
 )
 from ..registry import MODELS
-from .base import Batch, DataInfo, GANModel
+from .base import AdamConfig, Batch, DataInfo, GANModel
 
 
 @dataclass
-class PGGANConfig(ModelConfig):
+class PGGANConfig(AdamConfig):
     name: str = "pggan"
+    lr_G: float = 1e-3
+    lr_D: float = 1e-3
+    beta1: float = 0.0
+    beta2: float = 0.99
     z_dim: int = 512
     # Feature maps at the data's resolution, doubling at each halving up to fmap_max. 0: the paper's widths,
     # 16384 / resolution (fmap_base 8192): 512 up to 32x32, 256 at 64x64, 128 at 128x128.
@@ -68,10 +71,6 @@ class PGGANConfig(ModelConfig):
     fade_kimg: float = 800.0  # thousands of images over which the next resolution fades in
     fade_reals: bool = True
     reset_adam: bool = True  # Adam state cleared at the start and the end of each fade
-    lr_G: float = 1e-3
-    lr_D: float = 1e-3
-    beta1: float = 0.0
-    beta2: float = 0.99
     n_critic: int = 1
     lambda_gp: float = 10.0
     gp_target: float = 1.0  # gamma; the paper's CIFAR-10 run used 750
@@ -80,8 +79,7 @@ class PGGANConfig(ModelConfig):
                               "leak": (0, 1, "[]"), "mbstd_group": (0, None, "[]"), "start_res": (4, None, "[]"),
                               "train_kimg": (0, None, "[]"), "fade_kimg": (0, None, "(]"),
                               "n_critic": (1, None, "[]"), "lambda_gp": (0, None, "[]"),
-                              "gp_target": (0, None, "(]"), "drift": (0, None, "[]"), "lr_G": (0, None, "(]"),
-                              "lr_D": (0, None, "(]"), "beta1": (0, 1, "[)"), "beta2": (0, 1, "[)")}
+                              "gp_target": (0, None, "(]"), "drift": (0, None, "[]")}
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 16, "ema_beta": 0.999}
 
 
