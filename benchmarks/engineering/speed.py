@@ -50,6 +50,8 @@ SYSTEMS = {
     "simgan-32": ("simgan", "digits", ["data.real=digits", "data.img_size=32", "model.pretrain_r=0",
                                        "model.pretrain_d=0"]),
     "stargan-64": ("stargan", "digits", ["data.img_size=64"]),  # the digits as ten domains
+    "lapgan-32": ("lapgan", "digits", ["data.img_size=32"]),
+    "pggan-cpu-32": ("pggan-cpu", "digits", ["data.img_size=32", "model.start_res=32"]),  # at its full size
     "enhancenet-128": ("enhancenet", "cbsd68", ["data.img_size=128"]),  # 32x32 inputs -> 128x128 crops
     "pix2pix-256": ("pix2pix", "edges", ["data.img_size=256"]),
     "cyclegan-256": ("cyclegan", "photos-unpaired", ["data.img_size=256", "data.load_size=286"]),
