@@ -65,6 +65,11 @@ def test_with_every_residual_zero_the_sample_is_the_coarsest_image_upsampled_twi
     chain = model.G.levels(z)
     assert torch.equal(chain[0], coarse) and not torch.allclose(chain[-1], full)
     assert torch.equal(chain[-1], model.G(z))  # G(z) is the whole chain
+    # The chain itself (not the zero_residuals switch) adds each G_k's output to the upsampled image: silence them.
+    for G_k in model.G.refine:
+        nn.init.zeros_(G_k.net[-1].weight)
+        nn.init.zeros_(G_k.net[-1].bias)
+    assert torch.equal(model.G(z), expected)
 
 
 def test_a_chain_of_K_plus_1_generators_each_fed_one_noise_plane_beside_the_upsampled_image():
@@ -137,6 +142,21 @@ def test_the_schedule_is_a_function_of_the_step_and_reaches_the_optimizers():
     model.train().train_step(lambda: {"x": x}, 10)
     group = model.optimizers["G0"].param_groups[0]
     assert group["lr"] == pytest.approx(0.02 * factor) and group["momentum"] == pytest.approx(momentum)
+    assert group["dampening"] == group["momentum"]  # Torch7's optim.sgd, the official code's
+
+
+def test_sgd_steps_as_torch7s_damped_momentum():
+    """Torch7: buf = g on the first step, then buf = m buf + (1 - m) g; w -= lr buf."""
+    model = tiny()
+    opt = model.configure_optimizers()["G0"]
+    w = next(model.G.refine[0].parameters())
+    w0, g1, g2 = w.detach().clone(), torch.randn_like(w), torch.randn_like(w)
+    for g in (g1, g2):
+        opt.zero_grad()
+        w.grad = g.clone()
+        opt.step()
+    m, lr = 0.5, 0.02
+    assert torch.allclose(w.detach(), w0 - lr * g1 - lr * (m * g1 + (1 - m) * g2), atol=1e-7)
 
 
 def test_starting_from_given_coarse_images():
@@ -144,7 +164,7 @@ def test_starting_from_given_coarse_images():
     start = digits(3, size=16)
     levels = model.generate_levels(3, torch.Generator().manual_seed(0), coarse=start)
     assert len(levels) == 2 and torch.equal(levels[0], start) and levels[1].shape == (3, 1, 32, 32)
-    with pytest.raises(ArgumentError, match="16x16 or 8x8"):
+    with pytest.raises(ArgumentError, match="16x16 or 8x8 pixels .a level of this model's chain., got 12x12"):
         model.generate_levels(3, coarse=torch.zeros(3, 1, 12, 12))
 
 

@@ -85,6 +85,24 @@ def test_reals_at_half_fade_are_the_blend_of_the_image_and_its_down_up_version()
     x8 = downscale2d(x)  # level 0.5: fading 8x8 in, over 4x4
     expected = 0.5 * x8 + 0.5 * upscale2d(downscale2d(x8))
     assert torch.allclose(fade_reals(x, 0.5, 2), upscale2d(expected), atol=1e-6)
+    # A quarter into the fade the new resolution weighs a quarter (the direction a half fade cannot show).
+    assert torch.allclose(fade_reals(x, 1.25, 2), 0.25 * x + 0.75 * up_box, atol=1e-6)
+
+
+def test_discriminator_is_continuous_across_a_fade():
+    model = make(16)
+    x = torch.randn(4, 1, 16, 16)
+
+    def at(level):
+        model.D.level.fill_(level)
+        return model.D(x)
+
+    with torch.no_grad():
+        for k in (0, 1):
+            step = (at(k + 1) - at(k)).abs().max()
+            assert step > 1e-3  # the levels differ ...
+            assert (at(k + 1e-5) - at(k)).abs().max() < 1e-3 * step  # ... and the fade starts at the old one
+            assert (at(k + 1 - 1e-5) - at(k + 1)).abs().max() < 1e-3 * step  # ... and ends at the new one
 
 
 def test_adam_state_is_reset_when_a_fade_starts_and_ends():

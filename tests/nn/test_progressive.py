@@ -50,7 +50,7 @@ def test_one_adam_step_changes_every_layers_effective_weight_by_the_same_relativ
     (small(torch.randn(2, 4, 6, 6)).sum() + big(torch.randn(2, 256, 6, 6)).sum()).backward()
     opt.step()
     for m, w0 in zip((small, big), before):
-        relative = ((m.weight * m.scale).detach() - w0).abs().max() / m.scale
+        relative = ((m.weight * m.scale).detach() - w0).abs().max() / m.he  # the He std the layer should have
         assert torch.isclose(relative, torch.tensor(1e-3), rtol=1e-3)
 
 

@@ -298,7 +298,9 @@ class LAPGAN(GANModel):
         if cfg.optimizer == "adam":
             return {name: torch.optim.Adam(net.parameters(), lr=cfg.lr_adam, betas=(cfg.beta1, cfg.beta2))
                     for name, net in nets.items()}
-        return {name: torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        # Torch7's optim.sgd (the official code) damps the momentum buffer by the momentum itself,
+        # buf = m buf + (1 - m) g; PyTorch's default (no dampening) would make each step 1 / (1 - m) times larger.
+        return {name: torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.momentum)
                 for name, net in nets.items()}
 
     def schedule(self, step: int) -> tuple[float, float]:
@@ -333,7 +335,7 @@ class LAPGAN(GANModel):
             for opt in self.optimizers.values():
                 for group in opt.param_groups:  # the trainer has just set lr to its own schedule's value
                     group["lr"] *= lr_factor
-                    group["momentum"] = momentum
+                    group["momentum"] = group["dampening"] = momentum
         batch = next_batch()
         real = self.gaussian_pyramid(batch["x"])
         y = self.onehot(batch.get("label"))
@@ -347,7 +349,8 @@ class LAPGAN(GANModel):
         D, G = self.D[K], self.G.coarse
         zK = self.uniform(n - half, self.cfg.z_dim)
         fake = G(zK if y_fake is None else torch.cat([zK, y_fake], 1))
-        loss_D = bce_discriminator_loss(D(real[K][:half], y_real), D(fake.detach(), y_fake))
+        # Halved: the official D averages one BCE over its whole batch of real and generated images.
+        loss_D = 0.5 * bce_discriminator_loss(D(real[K][:half], y_real), D(fake.detach(), y_fake))
         self.optimize(f"D{K}", loss_D)
         zK = self.uniform(n, self.cfg.z_dim)
         with frozen(D):
@@ -361,8 +364,8 @@ class LAPGAN(GANModel):
             low = expand(real[k + 1], (s, s), self.cfg.pyramid)
             residual = real[k] - low
             fake = G(self.uniform(n - half, 1, s, s), low[half:], y_fake)
-            loss_D = bce_discriminator_loss(D(low[:half], residual[:half], y_real),
-                                            D(low[half:], fake.detach(), y_fake))
+            loss_D = 0.5 * bce_discriminator_loss(D(low[:half], residual[:half], y_real),
+                                                  D(low[half:], fake.detach(), y_fake))
             self.optimize(f"D{k}", loss_D)
             with frozen(D):
                 loss_G = nonsaturating_generator_loss(D(low, G(self.uniform(n, 1, s, s), low, y), y))
@@ -396,8 +399,8 @@ class LAPGAN(GANModel):
         of a level's size to start from, the paper's conditional refinement of real low-resolution images."""
         if coarse is not None and (coarse.shape[-1] not in self.sizes[1:] or coarse.shape[-2] != coarse.shape[-1]):
             valid = " or ".join(f"{s}x{s}" for s in self.sizes[1:]) or "nothing (a single-level model)"
-            raise ArgumentError("coarse", f"images must be {valid} pixels (a level of this model's chain) or "
-                                f"{self.sizes[0]}x{self.sizes[0]}, got {coarse.shape[-1]}x{coarse.shape[-2]}")
+            raise ArgumentError("coarse", f"images must be {valid} pixels (a level of this model's chain), got "
+                                f"{coarse.shape[-1]}x{coarse.shape[-2]}")
         return (G or self.G).levels(self.chain_input(n, generator, label), coarse, zero_residuals)
 
     def real_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
