@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import warnings
@@ -38,9 +39,9 @@ from .tasks.translate import MultiDomain, TestModes, expected_channels
 
 # 18: Resize with antialiasing (StarGAN's attribute reader resizes any image to its training size).
 OPSET = 18
-# Agreement a written graph must show with PyTorch on its example inputs, or the export fails: fp32 networks of
-# these sizes agree to about 1e-6; a larger gap is a graph that computes something else.
-TOLERANCE = 1e-3
+# Agreement a written graph must show with PyTorch, or it is left out: fp32 networks of these sizes agree to about
+# 1e-6; a larger gap is a graph that computes something else.
+TOLERANCE = 1e-4
 TILE = 128
 
 
@@ -534,8 +535,9 @@ def max_difference(graph: Graph, path: Path, inputs: tuple[torch.Tensor, ...] | 
     got = run_graph(path, inputs)
     if len(got) != len(expected) or any(tuple(g.shape) != tuple(e.shape) for g, e in zip(got, expected)):
         return float("inf")
-    return max(float((torch.from_numpy(g) - e.float()).abs().max()) if e.numel() else 0.0
-               for g, e in zip(got, expected))
+    diffs = [float((torch.from_numpy(g) - e.float()).abs().max()) if e.numel() else 0.0 for g, e in zip(got, expected)]
+    # max() would pass a NaN over (max(0.1, nan) is 0.1): any non-finite difference is infinitely far
+    return max((d if math.isfinite(d) else float("inf")) for d in diffs)
 
 
 def write_checked(graph: Graph, path: Path, model_name: str = "") -> float:

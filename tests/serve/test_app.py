@@ -209,7 +209,23 @@ def test_bad_uploads_get_a_reason_and_the_server_keeps_serving():
             yield b"x" * 1000
 
     assert "upload too large" in refused(client.post("/api/refine", content=chunks()), 413)
+    # A format Pillow knows but this server does not take: EPS would have Pillow run Ghostscript on the upload.
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    assert "in a format this server takes (PNG, JPEG" in refused(client.post("/api/refine", content=eps), 400)
+    assert client.head("/api/refine").status_code == 405  # HEAD never runs the model
     assert picture(client.post("/api/refine", content=good)).size == (24, 20)
+
+
+def test_an_image_too_small_for_the_network_is_a_400(clients):
+    for name in ("cyclegan", "stargan"):  # ResNet generators need 8 pixels a side
+        reason = refused(clients[name].post("/api/translate", content=png(1, 1)), 400)
+        assert "at least 8" in reason
+        assert picture(clients[name].post("/api/translate", content=png(8, 8))).size == (8, 8)
+
+
+def test_one_model_call_at_a_time():
+    with pytest.raises(ValueError, match="one model call at a time"):
+        Limits(workers=2)
 
 
 def test_upscale_caps_the_output_pixels():
@@ -288,8 +304,14 @@ def test_a_bug_is_a_500_in_one_line_and_the_server_goes_on(monkeypatch):
 
 
 def test_only_local_host_names_on_loopback():
-    app = create_app(tiny("simgan"), allowed_hosts=["localhost", "127.0.0.1"])
-    assert TestClient(app, base_url="http://localhost").get("/api/info").status_code == 200
+    from gankit.serve.app import allowed_hosts
+
+    assert allowed_hosts("0.0.0.0") is None and allowed_hosts("::") is None  # every interface: any name
+    assert allowed_hosts("192.168.1.5") == ["192.168.1.5"]  # a LAN address answers to itself only
+    assert set(allowed_hosts("127.0.0.2")) == {"127.0.0.2", "localhost", "127.0.0.1", "::1", "[::1]"}
+    app = create_app(tiny("simgan"), allowed_hosts=allowed_hosts("127.0.0.1"))
+    for ok in ("http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:8000"):
+        assert TestClient(app, base_url=ok).get("/api/info").status_code == 200, ok
     assert TestClient(app, base_url="http://evil.example").get("/api/info").status_code == 400
 
 

@@ -83,8 +83,9 @@ def inception_score(logits: np.ndarray, splits: int = IS_SPLITS) -> tuple[float,
     log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
     splits = min(splits, len(z))
     scores = []
-    for part in np.array_split(np.arange(len(z)), splits):
-        lp = log_p[part]
+    n = len(z)
+    for i in range(splits):  # cut at i n / splits, as the reference code and torch-fidelity do
+        lp = log_p[i * n // splits:(i + 1) * n // splits]
         p = np.exp(lp)
         log_marginal = np.log(p.mean(0))
         scores.append(np.exp((p * (lp - log_marginal)).sum(1).mean()))
@@ -111,7 +112,7 @@ class InceptionReference:
         weights_sha256, path = getattr(net, "weights_sha256", None), None
         if cache is not None and weights_sha256 is not None:
             h = hashlib.sha256(f"{weights_sha256}:{size}:{tuple(real.shape)}:".encode())
-            h.update((real * 255).to(torch.uint8).numpy().tobytes())
+            h.update((real * 255).round().to(torch.uint8).numpy().tobytes())
             path = Path(cache).expanduser() / "inception-features" / f"{h.hexdigest()[:32]}.safetensors"
         if path is not None and path.is_file():
             self.real_feats = read_tensors(path)["pool3"].numpy().astype(np.float64)

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 def pyramid_depth(img_size: int, who: str) -> int:
@@ -112,11 +112,16 @@ def norm2d(kind: str, channels: int) -> nn.Module:
     raise ValueError(f"norm must be one of {', '.join(NORMS)}; got {kind!r}")
 
 
+class ImageSizeError(DataError, ValueError):
+    """An image a network cannot take at its size: a user's input to fix (one line from the CLI, a 400 from
+    gankit serve), and a ValueError for code that catches those."""
+
+
 def _check_size(x: torch.Tensor, multiple: int, who: str, minimum: int = 1) -> None:
     height, width = x.shape[-2:]
     if height % multiple or width % multiple or height < minimum or width < minimum:
         at_least = f" and at least {minimum}" if minimum > multiple else ""
-        raise ValueError(f"{who} needs a height and width that are multiples of {multiple}{at_least}; "
+        raise ImageSizeError(f"{who} needs a height and width that are multiples of {multiple}{at_least}; "
                          f"got {height}x{width} (resize or crop the images)")
 
 

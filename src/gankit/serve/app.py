@@ -47,6 +47,11 @@ class Limits:
     max_pixels: int = 12_000_000  # a 12-megapixel phone photo
     workers: int = 1
     queue: int = 8
+    body_seconds: float = 30.0  # an upload slower than this is refused (408): slow senders cannot hold slots
+
+    def __post_init__(self) -> None:
+        if self.workers != 1:  # requests set the model's mode (pix2pix's test mode) and seed its noise in turn
+            raise ValueError("gankit serve runs one model call at a time (workers=1); requests share the model")
 
     def describe(self) -> dict[str, int]:
         return {"max_upload_bytes": self.max_upload_bytes, "max_pixels": self.max_pixels,
@@ -66,9 +71,12 @@ class Gate:
         self.admitted = 0
         self._limiter: anyio.CapacityLimiter | None = None
 
-    async def run(self, work: Callable[[], Any]) -> Any:
+    def check(self) -> None:
         if self.admitted >= self.workers + self.queue:
             raise Busy(f"busy: {self.workers} model call(s) running and {self.queue} waiting; try again shortly")
+
+    async def run(self, work: Callable[[], Any]) -> Any:
+        self.check()
         if self._limiter is None:  # made on the event loop that serves (anyio needs one to make it)
             self._limiter = anyio.CapacityLimiter(self.workers)
         self.admitted += 1
@@ -122,14 +130,22 @@ def create_app(model, limits: Limits = Limits(), allowed_hosts: list[str] | None
             message = str(TaskError(model.cfg.name, task, model.tasks)) if task else \
                 unknown("endpoint", name[:40], endpoints)
             return _error(404, message)
-        if request.method == "GET" and endpoint.upload:
+        if request.method == "HEAD":  # Starlette answers HEAD on GET routes; here it would run the model
+            return _error(405, f"/api/{name}: use {'POST' if endpoint.upload else 'GET or POST'}",
+                          Allow="POST" if endpoint.upload else "GET, POST")
+        if request.method != "POST" and endpoint.upload:
             return _error(405, f"/api/{name} takes an image: POST it as the request body", Allow="POST")
         try:
             values = parse_params(name, params[name], dict(request.query_params))
+            gate.check()  # before the body is read: a request that would be refused uploads nothing
             body = b""
             if endpoint.upload:
-                body = await read_body(request.stream(), request.headers.get("content-length"),
-                                       limits.max_upload_bytes)
+                try:
+                    with anyio.fail_after(limits.body_seconds):
+                        body = await read_body(request.stream(), request.headers.get("content-length"),
+                                               limits.max_upload_bytes)
+                except TimeoutError:
+                    return _error(408, f"upload too slow: not received within {limits.body_seconds:g} s")
             media_type, content = await gate.run(lambda: work(endpoint, values, body))
         except UploadError as e:
             return _error(e.status, str(e))
@@ -138,7 +154,7 @@ def create_app(model, limits: Limits = Limits(), allowed_hosts: list[str] | None
         except GankitError as e:
             return _error(400, str(e))
         except Exception as e:  # a bug, not the user's: logged in full, answered in one line, the server goes on
-            log.exception("/api/%s failed", name)
+            log.exception("/api/%r failed", name)
             return _error(500, f"internal error ({type(e).__name__}); the server keeps serving")
         return Response(content, media_type=media_type)
 
@@ -158,6 +174,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def allowed_hosts(host: str) -> list[str] | None:
+    """The Host headers a server bound to `host` answers: its own address and the local names, so a web page
+    elsewhere cannot reach it through DNS rebinding; None (any) only when bound to every interface."""
+    if host in ("0.0.0.0", "::", ""):
+        return None
+    own = [host, f"[{host}]"] if ":" in host else [host]
+    local = ["localhost", "127.0.0.1", "::1", "[::1]"] if is_loopback(host) else []
+    return list(dict.fromkeys([*own, *local]))
+
+
 def make_server(model, host: str = "127.0.0.1", port: int = 8000, limits: Limits = Limits()):
     """(a uvicorn Server serving `model`, its bound socket, its URL). The port is bound here, so a port in use is a
     one-line error before anything starts (port 0: a free one)."""
@@ -171,7 +197,7 @@ def make_server(model, host: str = "127.0.0.1", port: int = 8000, limits: Limits
     except (OSError, OverflowError) as e:
         raise GankitError(f"cannot listen on {host}:{port} ({getattr(e, 'strerror', None) or e}); choose another "
                           "--port or --host") from None
-    allowed = ["localhost", "127.0.0.1", "::1", "[::1]"] if is_loopback(host) else None
+    allowed = allowed_hosts(host)
     # uvicorn's own cap: past 64 open connections it answers 503 before the app sees the request
     config = uvicorn.Config(create_app(model, limits, allowed_hosts=allowed), log_level="warning",
                             limit_concurrency=64, timeout_keep_alive=5)

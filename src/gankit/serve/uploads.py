@@ -15,6 +15,10 @@ from ..data.folder import unreadable_reason
 from ..data.transforms import pil_to_tensor, to_mode
 from ..errors import GankitError
 
+# The formats an upload may be in. Pillow knows many more; some run external programs (EPS: Ghostscript), none of
+# them is an image a user sends to a GAN.
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
+
 
 class UploadError(GankitError):
     """An upload refused: the HTTP status it gets (400 unreadable, 413 too large) and why, in one line."""
@@ -48,7 +52,7 @@ def read_image(data: bytes, channels: int, max_pixels: int) -> torch.Tensor:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
+            with Image.open(io.BytesIO(data), formats=FORMATS) as img:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise UploadError(413, f"image too large: {width} x {height} = {width * height:,} pixels; "
@@ -59,6 +63,9 @@ def read_image(data: bytes, channels: int, max_pixels: int) -> torch.Tensor:
                 x = pil_to_tensor(to_mode(img, channels))
     except UploadError:
         raise
+    except Image.UnidentifiedImageError:
+        raise UploadError(400, f"not a readable image: not an image in a format this server takes "
+                               f"({', '.join(FORMATS)})") from None
     except Exception as e:  # Pillow raises many types on hostile input; each is a refusal with its reason
         reason = unreadable_reason(e)
         raise UploadError(413 if reason.startswith("too many pixels") else 400,
