@@ -122,6 +122,25 @@ def test_the_sample_graph_takes_the_noise_generate_draws(tmp_path):
     assert np.abs(got - want.numpy()).max() <= TOLERANCE
 
 
+def image_samplers() -> list[str]:
+    return [name for name in MODELS.names() if "sample" in MODELS.get(name).tasks and tiny(name).info.is_image]
+
+
+@pytest.mark.parametrize("name", image_samplers())
+def test_every_sample_graph_takes_its_draws_in_generates_order(name, tmp_path):
+    """Seeded noise fed in port order gives model.sample(seed=): InfoGAN's three draws, LAPGAN's chain, labels."""
+    model = tiny(name)
+    graph = next(g for g in graphs(model)[0] if g.task == "sample")
+    write_graph(graph, tmp_path / "s.onnx", name)
+    generator = torch.Generator().manual_seed(7)  # model.seeded(7): the draws model.sample(seed=7) makes
+    noise = tuple((torch.randn if p.distribution == "normal(0, 1)" else torch.rand)(
+        [5 if d == "batch" else d for d in p.shape], generator=generator) for p in graph.inputs if p.distribution)
+    labels = tuple(torch.arange(5) % model.info.num_classes for p in graph.inputs if p.name == "label")
+    (got,) = run_graph(tmp_path / "s.onnx", noise + labels)
+    want = Model(model).sample(5, seed=7)
+    assert np.abs(got - want.numpy()).max() <= TOLERANCE
+
+
 class SizeInPython(torch.nn.Module):
     """A network that reads its input's size into Python numbers: the trace keeps them."""
 
