@@ -223,6 +223,17 @@ def test_an_image_too_small_for_the_network_is_a_400(clients):
         assert picture(clients[name].post("/api/translate", content=png(8, 8))).size == (8, 8)
 
 
+def test_a_coarse_to_fine_sampler_shows_its_levels():
+    from gankit.models.lapgan import LAPGAN, LAPGANConfig
+
+    model = Model(LAPGAN(LAPGANConfig(z_dim=8, coarse_g_hidden=16, coarse_d_hidden=16, base_channels=4),
+                         DataInfo("d", 32, 1, num_classes=10)).eval())
+    client = TestClient(create_app(model))
+    # 4 columns, 3 levels as rows, 32-px images shown as 64-px tiles
+    assert picture(client.get("/api/sample?n=4&levels=on")).size == (4 * 64 + 5 * 2, 3 * 64 + 4 * 2)
+    assert "levels" in refused(client.get("/api/sample?levels=maybe"), 400)
+
+
 def test_one_model_call_at_a_time():
     with pytest.raises(ValueError, match="one model call at a time"):
         Limits(workers=2)

@@ -105,11 +105,17 @@ def _sample_params(model) -> list[Param]:
     if isinstance(system_of(model), sample.LabelSampler):
         K = model.info.num_classes
         params.append(Param("label", "choice", "any", "draw this class only", choices=("any", *map(str, range(K)))))
+    if isinstance(system_of(model), sample.PyramidSampler):
+        params.append(Param("levels", "choice", "off", "coarse to fine: every level of the chain, a row each",
+                            choices=("off", "on")))
     return params
 
 
 def _sample(model, p: dict[str, Any], _) -> Image.Image:
     label = None if p.get("label", "any") == "any" else int(p["label"])
+    if p.get("levels") == "on":
+        images, nrow = sample.sample_chain(model, p["n"], p["seed"], levels=True, label=label)
+        return grid(images, nrow=nrow)
     images = sample.sample(model, p["n"], seed=p["seed"], label=label)
     return grid(images) if model.info.is_image else scatter(images)
 
