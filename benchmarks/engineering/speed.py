@@ -73,6 +73,10 @@ QUIET = ["train.deterministic=false", "train.tensorboard=false", "train.log_ever
 def _data(spec: str) -> str:
     """The data spec to train on; 'photos-unpaired' is written on first use: trainA/ and trainB/ holding one of
     scikit-learn's two sample photos each."""
+    if spec == "cbsd68" and not os.environ.get("GANKIT_DATA"):
+        from benchmarks.common import SHARED_DATA
+
+        return f"cbsd68:{SHARED_DATA / 'sr'}"
     if spec != "photos-unpaired":
         return spec
     import tempfile

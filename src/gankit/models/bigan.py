@@ -68,6 +68,7 @@ class JointDiscriminator(nn.Module):
 class BiGAN(GANModel):
     Config = BiGANConfig
     tasks = ("sample", "encode")
+    cpu_channels_last = False  # NHWC measured slower at 32x32, batch 64 (docs/benchmarks/speed.md)
 
     def __init__(self, cfg: BiGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

@@ -69,6 +69,7 @@ class InfoGANConfig(AdamConfig):
 class InfoGAN(GANModel):
     Config = InfoGANConfig
     tasks = ("sample", "encode", "explore")
+    cpu_channels_last = False  # NHWC measured slower at 32x32, batch 64 (docs/benchmarks/speed.md)
 
     def __init__(self, cfg: InfoGANConfig, info: DataInfo, init_seed: int = 0):
         super().__init__(cfg, info)

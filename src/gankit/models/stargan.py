@@ -114,6 +114,7 @@ def label_layout(info: DataInfo) -> tuple[list[str], list[list[int]], list[int]]
 class StarGAN(GANModel):
     Config = StarGANConfig
     tasks = ("translate",)
+    cpu_channels_last = False  # NHWC measured slower at 64x64, batch 16 (docs/benchmarks/speed.md)
     ema_target = None  # the sample grid translates training images with the trained G
     no_compile = {"D": "its gradient penalty needs a double backward, which compiled graphs do not support"}
 
