@@ -141,6 +141,33 @@ def test_check_prints_each_phase_in_steps_images_and_time(capsys):
     assert "ms/step" in text and "the run ends at level 1.50 (8x8)" in text
 
 
+def test_the_level_is_read_back_from_its_buffer_only_after_the_buffer_changed(monkeypatch):
+    """Reading a GPU tensor waits for the GPU: the forwards must not do it on every call."""
+    model = make(16)
+    as_stored = torch.tensor(1.3).item()  # float32, as the buffer holds it
+    reads = []
+    real_float = torch.Tensor.__float__
+    monkeypatch.setattr(torch.Tensor, "__float__", lambda t: reads.append(1) or real_float(t))
+    z, x = torch.randn(4, 12), torch.randn(4, 1, 16, 16)
+    model.set_level(1.3)
+    for _ in range(3):
+        model.D(model.G(z))
+    assert reads == [] and model.G.level_value() == as_stored
+    model.G.level.fill_(0.5)  # written behind its back: read once, then remembered
+    assert model.G.level_value() == 0.5 and model.G.level_value() == 0.5 and len(reads) == 1
+    other = make(16)
+    other.set_level(2.0)
+    model.load_state_dict(other.state_dict())
+    assert model.G.level_value() == model.D.level_value() == 2.0
+    copy = __import__("copy").deepcopy(model.G)
+    copy.level.fill_(1.0)
+    assert copy.level_value() == 1.0 and model.G.level_value() == 2.0
+    with torch.inference_mode():  # no version counter on inference tensors: read every time
+        fresh = make(16)
+        fresh.set_level(1.5)
+        assert fresh.G.level_value() == 1.5 and fresh.D(x).shape == (4,)
+
+
 # 16x16 (levels 0-2), batch 8: 2 steps alone and 4 of fade per phase; the full size from step 12 on.
 SETTINGS = [*TINY, "train.ema_beta=0.9", "train.checkpoint_every=5", "model.train_kimg=0.016",
             "model.fade_kimg=0.032"]

@@ -111,14 +111,39 @@ def lrelu(leak: float) -> nn.Module:
     return nn.LeakyReLU(leak)
 
 
-class ProgressiveGenerator(nn.Module):
+class Growing(nn.Module):
+    """Holds the growing level as a buffer (saved, copied into the EMA generator, exported) and hands the forward
+    its value as a Python number, read back from the buffer only after the buffer changed: reading a GPU tensor
+    waits for the GPU, and G and D read the level several times per step."""
+
+    def __init__(self, last_level: int):
+        super().__init__()
+        self.last_level = last_level
+        self.register_buffer("level", torch.tensor(float(last_level)))
+        self._seen: tuple = (None, -1, 0.0)  # (the buffer, its version counter, its value)
+
+    def set_level(self, level: float) -> None:
+        self.level.fill_(level)
+        if not self.level.is_inference():  # inference tensors keep no version counter: always read
+            value = torch.tensor(level, dtype=self.level.dtype).item()  # rounded as stored, on the CPU
+            self._seen = (self.level, self.level._version, value)
+
+    def level_value(self) -> float:
+        if self.level.is_inference():
+            return float(self.level)
+        buffer, version, value = self._seen
+        if buffer is not self.level or version != self.level._version:  # loaded, moved or filled elsewhere
+            value = float(self.level)
+            self._seen = (self.level, self.level._version, value)
+        return value
+
+
+class ProgressiveGenerator(Growing):
     """z -> images at 4 * 2^L, of which levels 0..level are in use (the output nearest-upscaled to full size)."""
 
     def __init__(self, z_dim: int, channels: int, last_level: int, width: Callable[[int], int], leak: float,
                  pixelnorm: bool, normalize_latents: bool, equalized: bool):
-        super().__init__()
-        self.last_level = last_level
-        self.register_buffer("level", torch.tensor(float(last_level)))
+        super().__init__(last_level)
         norm = PixelNorm if pixelnorm else nn.Identity
         self.latent_norm = PixelNorm() if normalize_latents else nn.Identity()
         c4 = width(4)
@@ -136,7 +161,7 @@ class ProgressiveGenerator(nn.Module):
                                                      equalized=equalized) for level in range(last_level + 1)])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        level = float(self.level)
+        level = self.level_value()
         k, alpha = int(level), level - int(level)
         x = self.dense(self.latent_norm(z)).view(z.shape[0], -1, 4, 4)
         for block in self.blocks[:k + 1]:
@@ -148,14 +173,12 @@ class ProgressiveGenerator(nn.Module):
         return upscale2d(image, 2 ** (self.last_level - k))
 
 
-class ProgressiveDiscriminator(nn.Module):
+class ProgressiveDiscriminator(Growing):
     """Images at full size -> one score each; box-downscaled to the resolution in use first."""
 
     def __init__(self, channels: int, last_level: int, width: Callable[[int], int], leak: float, mbstd_group: int,
                  equalized: bool):
-        super().__init__()
-        self.last_level = last_level
-        self.register_buffer("level", torch.tensor(float(last_level)))
+        super().__init__(last_level)
         self.from_rgb = nn.ModuleList([nn.Sequential(
             EqualizedConv2d(channels, width(size_of(level)), 1, equalized=equalized), lrelu(leak))
             for level in range(last_level + 1)])
@@ -172,7 +195,7 @@ class ProgressiveDiscriminator(nn.Module):
                 EqualizedConv2d(c, c_out, 3, equalized=equalized), lrelu(leak), nn.AvgPool2d(2)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        level = float(self.level)
+        level = self.level_value()
         k, alpha = int(level), level - int(level)
         top = k + 1 if alpha > 0 else k
         x = downscale2d(x, 2 ** (self.last_level - top))
@@ -235,8 +258,8 @@ class PGGAN(GANModel):
         return level_at(images, self.start_level, self.last_level, cfg.train_kimg, cfg.fade_kimg)
 
     def set_level(self, level: float) -> None:
-        self.G.level.fill_(level)
-        self.D.level.fill_(level)
+        self.G.set_level(level)
+        self.D.set_level(level)
 
     def check(self, train, n_images: int) -> None:
         group = self.cfg.mbstd_group
@@ -288,8 +311,8 @@ class PGGAN(GANModel):
         """One timed training step (after a warm-up one) of copies of the networks at `level` on random data. On a
         CPU, where time grows with the batch, a small batch is timed and scaled up, so the estimate stays cheap."""
         G, D = copy.deepcopy(self.G), copy.deepcopy(self.D)
-        G.level.fill_(level)
-        D.level.fill_(level)
+        G.set_level(level)
+        D.set_level(level)
         generator = self.seeded(0)
         size, C = self.info.img_size, self.info.img_channels
         full = batch
@@ -326,7 +349,7 @@ class PGGAN(GANModel):
                 for opt in self.optimizers.values():
                     opt.state.clear()  # Adam's moments start again from zero, as at step 0
         self.set_level(level)
-        level = float(self.G.level)  # the value the networks use (float32), for the reals too
+        level = self.G.level_value()  # the value the networks use (float32), for the reals too
 
         wasserstein = 0.0
         for i in range(cfg.n_critic):
