@@ -158,6 +158,15 @@ def test_a_graph_that_keeps_its_size_is_written_for_that_size_and_says_so(tmp_pa
     assert graph.outputs[0].shape == ["batch", 1, 8, 12] and "takes 8x12 inputs only" in graph.notes[0]
 
 
+
+def test_graph_files_are_named_safely_and_uniquely():
+    """Domain names come from the user's data or a model file: they never leave onnx/ or overwrite each other."""
+    taken = set()
+    names = ["translate_../../etc/x", "translate_a/b", "translate_a_b", "translate_A_B", "..", "translate_é", "sample"]
+    assert [onnx_export.file_stem(n, taken) for n in names] == [
+        "translate_.._.._etc_x", "translate_a_b", "translate_a_b-2", "translate_A_B-3", "graph", "translate__",
+        "sample"]
+
 def test_pix2pix_is_exported_in_eval_mode_and_says_so():
     model = tiny("pix2pix")
     assert model.cfg.test_mode == "paper"

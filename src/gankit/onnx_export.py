@@ -67,7 +67,7 @@ class Port:
 class Graph:
     """An exportable network: the module, example inputs, ports and metadata."""
 
-    name: str  # file stem: onnx/NAME.onnx
+    name: str  # what it is called; its file is onnx/<file_stem(name)>.onnx
     task: str
     net: nn.Module
     examples: tuple[torch.Tensor, ...]
@@ -111,8 +111,8 @@ class Graph:
         self.notes.append(f"{self.name}: its network computes with the input's size outside tensors, so the graph "
                           f"takes {sizes['height']}x{sizes['width']} inputs only (pad or tile to that size)")
 
-    def describe(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"file": f"onnx/{self.name}.onnx", "task": self.task,
+    def describe(self, file: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "file": file, "task": self.task,
                              "inputs": [p.describe() for p in self.inputs],
                              "outputs": [p.describe() for p in self.outputs]}
         if self.size_multiple is not None:
@@ -562,6 +562,17 @@ def write_checked(graph: Graph, path: Path, model_name: str = "") -> float:
     return max(diff, max_difference(graph, path, graph.inputs_for(batch)))
 
 
+def file_stem(name: str, taken: set[str]) -> str:
+    """A file name for a graph: its name with anything but letters, digits, '-', '_' and inner dots replaced
+    (domain names come from the user's data or from a model file), unique among `taken`, which it joins."""
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name).strip(".") or "graph"
+    unique, k = stem, 2
+    while unique.lower() in taken:  # also unique where file names ignore case
+        unique, k = f"{stem}-{k}", k + 1
+    taken.add(unique.lower())
+    return unique
+
+
 def export_onnx(source: str | Path, out: str | Path, say: Callable[[str], None] = print) -> Path:
     """The model folder of `source` (a run folder or a model folder) at `out`, plus onnx/NAME.onnx per graph; the
     graphs' descriptions, measured agreement with PyTorch and notes go into config.json under "onnx"."""
@@ -575,8 +586,10 @@ def export_onnx(source: str | Path, out: str | Path, say: Callable[[str], None] 
         found, notes = graphs(model)
         (tmp / "onnx").mkdir()
         described = []
+        stems: set[str] = set()
         for graph in found:
-            path = tmp / "onnx" / f"{graph.name}.onnx"
+            stem = file_stem(graph.name, stems)
+            path = tmp / "onnx" / f"{stem}.onnx"
             try:
                 diff = write_checked(graph, path, model.cfg.name)
             except Exception as e:  # an operation ONNX lacks, a trace that fails: the other graphs still go out
@@ -587,8 +600,8 @@ def export_onnx(source: str | Path, out: str | Path, say: Callable[[str], None] 
                 notes.append(f"{graph.name}: not exported (it differs from PyTorch by {diff:.3g})")
                 path.unlink()
                 continue
-            described.append({**graph.describe(), "max_abs_difference": diff})
-            say(f"{graph.name}: onnx/{graph.name}.onnx (max |onnxruntime - PyTorch| {diff:.2g})")
+            described.append({**graph.describe(f"onnx/{stem}.onnx"), "max_abs_difference": diff})
+            say(f"{graph.name}: onnx/{stem}.onnx (max |onnxruntime - PyTorch| {diff:.2g})")
         notes += [note for graph in found for note in graph.notes if note not in notes]
         if not described:
             raise GankitError(f"{model.cfg.name}: no network could be exported to ONNX: {'; '.join(notes)}")

@@ -113,6 +113,13 @@ def test_class_labels_are_one_group_of_domains():
     assert c.tolist() == [[0, 0, 1], [1, 0, 0]] and mask.tolist() == [[1], [1]]
 
 
+
+@pytest.mark.parametrize("bad", ["a,b", "a=1", " a", "", "tab\there"])
+def test_a_label_name_that_targets_cannot_name_is_refused(bad):
+    with pytest.raises(GankitError, match="cannot be named in --attrs"):
+        make(DataInfo("faces", 16, 3, num_classes=2, class_names=["ok", bad]))
+    make(DataInfo("clothes", 16, 3, num_classes=2, class_names=["T-shirt/top", "happy face"]))  # these are fine
+
 def test_targets_by_name():
     model = make().eval()
     assert model.parse_target("red=1,thick=0") == {"red": 1, "thick": 0}

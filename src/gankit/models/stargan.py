@@ -102,12 +102,18 @@ class StarDiscriminator(nn.Module):
 def label_layout(info: DataInfo) -> tuple[list[str], list[list[int]], list[int]]:
     """(label names, one-of-N groups, labels per dataset): attribute data as it is, class data as one group."""
     if info.attrs:
-        return list(info.attrs), [list(g) for g in info.attr_groups], list(info.label_sets) or [len(info.attrs)]
-    if info.num_classes >= 2:
+        layout = list(info.attrs), [list(g) for g in info.attr_groups], list(info.label_sets) or [len(info.attrs)]
+    elif info.num_classes >= 2:
         K = info.num_classes
-        return list(info.class_names), [list(range(K))], [K]
-    raise ConfigError(f"stargan translates between labelled domains: {info.name} has no attributes or classes "
-                      "(use attributes:DIR, mnist-attrs, or a folder with one sub-folder per domain)")
+        layout = list(info.class_names), [list(range(K))], [K]
+    else:
+        raise ConfigError(f"stargan translates between labelled domains: {info.name} has no attributes or classes "
+                          "(use attributes:DIR, mnist-attrs, or a folder with one sub-folder per domain)")
+    for name in layout[0]:  # each must be addressable as --attrs "name=1,other=0" and --domain name
+        if not name or name != name.strip() or any(c in name for c in ",=") or not name.isprintable():
+            raise ConfigError(f"stargan: the label name {name!r} of {info.name} cannot be named in --attrs "
+                              "(empty, surrounding spaces, ',' '=' or a control character): rename it")
+    return layout
 
 
 @MODELS.register("stargan")
