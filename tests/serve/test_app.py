@@ -314,6 +314,15 @@ def test_a_bug_is_a_500_in_one_line_and_the_server_goes_on(monkeypatch):
     assert picture(client.post("/api/refine", content=png())).size == (24, 20)
 
 
+
+def test_a_diverged_model_answers_null_not_a_500():
+    model = tiny("anogan")
+    with torch.no_grad():
+        for p in model.system.E.parameters():
+            p.fill_(float("nan"))
+    response = TestClient(create_app(model)).post("/api/score?scorer=encoder", content=png())
+    assert response.status_code == 200 and response.json()["score"] is None
+
 def test_only_local_host_names_on_loopback():
     from gankit.serve.app import allowed_hosts
 

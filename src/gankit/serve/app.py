@@ -13,6 +13,7 @@ import io
 import ipaddress
 import json
 import logging
+import math
 import socket
 import sys
 from collections.abc import Callable
@@ -90,6 +91,18 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def finite(value: Any) -> Any:
+    """`value` with every NaN and infinity as None: JSON has no such numbers, and a diverged model's are still an
+    answer (null), not a server error."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def create_app(model, limits: Limits = Limits(), allowed_hosts: list[str] | None = None) -> Starlette:
     """The app serving `model` (a `gankit.load` Model). `allowed_hosts`: the Host headers answered (a server on
     127.0.0.1 answers only to local names, so a web page elsewhere cannot reach it by DNS rebinding); None: any."""
@@ -109,7 +122,7 @@ def create_app(model, limits: Limits = Limits(), allowed_hosts: list[str] | None
             x = read_image(body, endpoint.channels(model, values), limits.max_pixels // endpoint.growth(model))
         result = endpoint.run(model, values, x)
         if endpoint.returns == "json":
-            return "application/json", json.dumps(result, allow_nan=False).encode()
+            return "application/json", json.dumps(finite(result), allow_nan=False).encode()
         buffer = io.BytesIO()
         result.save(buffer, format="PNG")
         return "image/png", buffer.getvalue()
