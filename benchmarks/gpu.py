@@ -78,13 +78,13 @@ def child_evaluate(job: dict) -> dict:
         run = Path(tmp) / "run"
         gankit.train(model, data, overrides=[*overrides, *QUIET, *job.get("overrides", [])], steps=1,
                      out=run, device=job["device"], progress=False)
-        evaluate(run, n=min(job["n"], 500), progress=False)  # the classifier's first training and its cache
+        evaluate(run, n=min(job["n"], 500), progress=False, device=job["device"])  # the classifier, trained and cached
         import torch
 
         device = torch.device(job["device"])
         _sync(device)
         t0 = time.perf_counter()
-        evaluate(run, n=job["n"], progress=False)
+        evaluate(run, n=job["n"], progress=False, device=job["device"])
         _sync(device)
     return {"img_per_s": job["n"] / (time.perf_counter() - t0)}
 

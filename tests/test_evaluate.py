@@ -1,5 +1,8 @@
 import json
 
+import pytest
+import torch
+
 import gankit
 from gankit.cli import main
 
@@ -9,7 +12,8 @@ from .conftest import TINY
 def test_evaluate_images_and_conditional(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
     gankit.train("cgan", "digits", overrides=TINY, steps=2, out=tmp_path / "r", device="cpu", progress=False)
-    assert main(["evaluate", str(tmp_path / "r"), "--n", "200", "--out", str(tmp_path / "m.json")]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--n", "200", "--out", str(tmp_path / "m.json"), "--device",
+                 "cpu"]) == 0
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["step"] == 2 and m["n"] == 200
     assert 0.8 < m["classifier_test_accuracy"] <= 1.0  # the yardstick itself is reported
@@ -17,6 +21,13 @@ def test_evaluate_images_and_conditional(tmp_path, monkeypatch, capsys):
     assert 1 <= m["classes_covered"] <= 10 and 0 <= m["conditional_accuracy"] <= 1
     assert "fd_digits_classifier" in capsys.readouterr().out
     assert list((tmp_path / "cache" / "classifiers").iterdir())  # cached for the next call
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a CUDA GPU")
+def test_a_device_this_machine_lacks_is_one_line_before_anything_slow(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "no-such-run"), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "no CUDA GPU is visible" in err and len(err.strip().splitlines()) == 1
 
 
 def test_periodic_evaluation_during_training(tmp_path, monkeypatch):

@@ -130,22 +130,24 @@ def table(metrics: dict[str, Any]) -> str:
 
 
 def evaluate(path: str | Path, n: int = 10_000, seed: int = 0, out: str | Path | None = None,
-             progress: bool = True, inception: str | Path | None = None) -> dict[str, Any]:
+             progress: bool = True, inception: str | Path | None = None, device: str = "cpu") -> dict[str, Any]:
     """Evaluate a run folder's newest checkpoint (or a model folder trained on a built-in dataset). `inception`: the
     published FID Inception weights file, for the standard FID/KID/IS beside gankit's own metrics
-    (docs/standard-fid.md)."""
+    (docs/standard-fid.md). `device` runs the model and the Inception network; the small feature networks of
+    gankit's own metrics stay on the CPU."""
     from .config import load_yaml, resolve_config
-    from .modelio import load
+    from .modelio import load, pick_device
 
     path = Path(path)
+    target = pick_device(device)  # a device this machine lacks is a one-line error before anything slow
     if out is not None:
         out = check_file(out)
     if inception is not None:  # checked (SHA-256) and converted before anything slow
         from .config import cache_dir
         from .nn.inception import fid_inception
 
-        inception = fid_inception(inception, cache_dir())
-    model = load(path)
+        inception = fid_inception(inception, cache_dir()).to(target)
+    model = load(path, device=str(target))
     if (path / "config.yaml").is_file():
         tree = {k: v for k, v in load_yaml(path / "config.yaml").items() if k in ("data", "train")}
         data_cfg = resolve_config({"model": {"name": model.cfg.name}, **tree}).data

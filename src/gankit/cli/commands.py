@@ -160,7 +160,7 @@ def _evaluate(a) -> int:
 
     if a.n < 2:
         raise ArgumentError("n", "must be at least 2")
-    evaluate(a.run_dir, n=a.n, seed=a.seed, out=a.out, inception=a.inception)
+    evaluate(a.run_dir, n=a.n, seed=a.seed, out=a.out, inception=a.inception, device=a.device)
     return 0
 
 
