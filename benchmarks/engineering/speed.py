@@ -2,7 +2,7 @@
 
     python -m benchmarks.engineering.speed [--systems dcgan-64 ...] [--modes fp32 bf16 compile ...] [--batch 64]
                                            [--steps 20] [--warmup 5] [--repeats 1] [--ddp N] [--device auto]
-                                           [--no-plain]
+                                           [--no-plain] [--profile]
 
 Each (system, mode) trains in its own process through gankit's own trainer (so the numbers include the data
 stream, the step and the loop, and peak memory is that run's alone) with `train.deterministic=false`, and
@@ -15,6 +15,10 @@ on a GPU, model FLOP utilisation is those FLOPs per second over this GPU's measu
 + BCELoss, a per-item Dataset through a shuffling DataLoader, D's gradients computed during G's update, stock
 Adam, `.item()` every step), timed the same way in its own process: the yardstick for the trainer's overhead
 and for what its options buy.
+
+`--profile` adds one more run per row under torch's profiler (not timed: the profiler slows it) and prints the
+shares of the step in convolutions, matrix products, normalization, activations, the optimizer, copies, other
+operators, and outside operators (Python, the loop, waiting).
 """
 
 from __future__ import annotations
@@ -117,12 +121,20 @@ def child_gankit(job: dict) -> dict:
     data = _data(data)
     marks = {}
 
+    profiler = None
+    if job.get("profile"):
+        import torch
+
+        profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+
     class Timer(Hook):  # marks the end of the warm-up step and of the last step (before any final grid/save)
         def step(self, tr):
             if tr.step in (job["warmup"], job["warmup"] + job["steps"]):
                 _sync(tr.device)
                 i = 0 if tr.step == job["warmup"] else 1
                 marks[f"t{i}"], marks[f"drawn{i}"], marks["device"] = time.perf_counter(), tr.stream.drawn, tr.device
+                if profiler is not None:
+                    profiler.start() if i == 0 else profiler.stop()
 
     with tempfile.TemporaryDirectory() as tmp:
         gankit.train(model, data, overrides=[*overrides, *MODES[job["mode"]], *QUIET, *job.get("overrides", [])],
@@ -130,8 +142,29 @@ def child_gankit(job: dict) -> dict:
                      device=job["device"], progress=False, hooks=[Timer()])
     seconds = marks["t1"] - marks["t0"]
     images = (marks["drawn1"] - marks["drawn0"]) * job["batch"]
+    if profiler is not None:
+        return {"shares": where_time_goes(profiler.key_averages(), seconds)}
     return {"img_per_s": images / seconds, "step_ms": 1000 * seconds / job["steps"],
             "peak_mb": _peak_memory_mb(marks["device"])}
+
+
+# What each kind of operator is called in the profiler (first match wins); the rest are "other ops".
+OP_KINDS = {"convolution": ("conv",), "matrix products": ("mm", "matmul", "linear"), "normalization": ("norm",),
+            "activations": ("relu", "tanh", "sigmoid", "threshold", "elu", "clamp"),
+            "optimizer": ("adam", "foreach", "optimizer"), "copies": ("copy", "contiguous", "clone")}
+
+
+def where_time_goes(events, seconds: float) -> dict[str, float]:
+    """Shares of the timed wall time: each operator kind's self time on the calling thread (an operator's
+    parallel work inside it included), and what ran outside operators (Python, the loop, waiting)."""
+    total = {kind: 0.0 for kind in [*OP_KINDS, "other ops"]}
+    for e in events:
+        name = e.key.lower()
+        kind = next((k for k, words in OP_KINDS.items() if any(w in name for w in words)), "other ops")
+        total[kind] += e.self_cpu_time_total / 1e6
+    shares = {kind: t / seconds for kind, t in total.items()}
+    shares["outside operators"] = max(0.0, 1.0 - sum(shares.values()))
+    return shares
 
 
 def child_flops(job: dict) -> dict:
@@ -331,6 +364,8 @@ def main() -> None:
     p.add_argument("--plain-workers", type=int, default=0, help="DataLoader workers of the plain loop")
     p.add_argument("--ddp", type=int, default=0, metavar="N",
                    help="also time fp32 under torchrun with N processes (gloo on CPU, NCCL on GPUs)")
+    p.add_argument("--profile", action="store_true",
+                   help="after each row, one more run under torch's profiler: where the step's time goes")
     p.add_argument("--json", help="also write every result here")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -377,6 +412,11 @@ def main() -> None:
                         extra += f"  MFU {100 * row['mfu']:.1f}%"
                 results.append(row)
                 print(_line(system, mode, batch, r, extra), flush=True)
+                if a.profile:
+                    shares = spawn({**base, "kind": "gankit", "system": system, "mode": mode, "profile": True})
+                    row["time_shares"] = shares.get("shares")
+                    parts = "  ".join(f"{k} {100 * v:.1f}%" for k, v in shares.get("shares", {}).items())
+                    print(f"{'':14} {'  where the time goes':28} {parts} {shares.get('error', '')}", flush=True)
             if a.ddp:
                 mode = f"fp32 torchrun x{a.ddp}"
                 r = spawn_median({**base, "kind": "ddp", "system": system, "mode": "fp32", "nproc": a.ddp},
