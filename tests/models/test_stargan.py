@@ -111,6 +111,8 @@ def test_class_labels_are_one_group_of_domains():
     assert model.attrs == ["angry", "happy", "sad"] and model.groups == [[0, 1, 2]]
     c, mask = model.labels({"x": torch.zeros(2, 3, 16, 16), "label": torch.tensor([2, 0])})
     assert c.tolist() == [[0, 0, 1], [1, 0, 0]] and mask.tolist() == [[1], [1]]
+    unnamed = make(DataInfo("classes", 16, 3, num_classes=3))  # classes without names are named by number
+    assert unnamed.attrs == ["0", "1", "2"] and unnamed.G.net[1].weight.shape[1] == 3 + 3  # image + label planes
 
 
 
