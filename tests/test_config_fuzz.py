@@ -4,6 +4,7 @@ config or one clear GankitError line, never a traceback."""
 import dataclasses
 import string
 
+import pytest
 import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +17,9 @@ from gankit.errors import GankitError
 from gankit.modelio import build_model
 from gankit.models import DataInfo
 from gankit.registry import MODELS
+
+# A config that resolves must build a real network: a zero-width layer (torch only warns) is a bug.
+pytestmark = pytest.mark.filterwarnings("error:Initializing zero-element tensors:UserWarning")
 
 MODEL_NAMES = MODELS.names()
 KEYS = sorted({f"train.{f.name}" for f in dataclasses.fields(TrainConfig)}
