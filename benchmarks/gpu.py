@@ -1,19 +1,25 @@
 """Every GPU number in one command, within about 8 minutes on one H100:
 
-    python -m benchmarks.gpu [--out runs/bench-gpu] [--budget 480]
+    python -m benchmarks.gpu [--out runs/bench-gpu] [--budget 390] [--limit 540]
+
+(from a checkout without gankit installed: `PYTHONPATH=src python -m benchmarks.gpu --out DIR`)
 
 - the GPU's measured dense bf16 matmul rate (the denominator of model FLOP utilisation);
 - DCGAN-64 images per second at batch 64 and 256 in fp32, bf16, and bf16 + torch.compile + channels-last, with MFU
-  (FLOPs of one eager training step, counted per operator, times steps per second, over the measured peak);
+  (FLOPs of one eager training step, counted per operator, times steps per second, over the measured peak), and
+  fp32 at batch 64 with gankit's untouched defaults (train.deterministic=true: deterministic algorithms, no
+  cudnn.benchmark), which the other rows turn off;
 - CycleGAN-256 and pix2pix-256 milliseconds per iteration at batch 1 (the papers' setting), fp32 and bf16 + compile
   + channels-last;
-- sampling throughput (DCGAN-64 generator, batches of 500) and `gankit evaluate` images per second;
+- sampling throughput (DCGAN-64 generator, batches of 500, each copied to the host) and `gankit evaluate` images
+  per second (the model and its samples on the GPU, gankit's small feature networks on the CPU);
 - DCGAN-64 under torchrun with 2 processes (NCCL) when 2 GPUs are present.
 
 Each row runs in its own process through gankit's own trainer (benchmarks/engineering/speed.py's children). A row
-that would start after `--budget` seconds is skipped and said so. Writes OUT/gpu.json and OUT/gpu.md (one table,
-with the GPU's name). `--tiny` runs the same rows on the CPU at toy sizes in seconds: the test suite does, so the
-command is known to work the day a GPU is at hand.
+that would start after `--budget` seconds is skipped and said so, and a row still running at `--limit` seconds is
+stopped and said so. OUT/gpu.json and OUT/gpu.md (one table, with the GPU's name) are rewritten after every row, so
+a run cut short still leaves what it measured. `--tiny` runs the same rows on the CPU at toy sizes in seconds: the
+test suite does, so the command is known to work the day a GPU is at hand.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from benchmarks.engineering.speed import spawn
 FULL = {"device": "cuda", "steps": 30, "warmup": 10, "dcgan_batches": [64, 256],
         "dcgan_modes": ["fp32", "bf16", "bf16 compile channels-last"],
         "translation_modes": ["fp32", "bf16 compile channels-last"], "sample_n": 20_000, "eval_n": 10_000,
-        "overrides": {}}
+        # CycleGAN decodes and resizes two photos a step: in worker processes, so the row measures the GPU
+        "overrides": {"cyclegan-256": ["data.workers=4"]}}
 # Toy sizes for the CPU: the same code paths (compile included), seconds instead of minutes.
 TINY = {"device": "cpu", "steps": 2, "warmup": 1, "dcgan_batches": [8],
         "dcgan_modes": ["fp32", "fp32 compile"], "translation_modes": ["fp32"], "sample_n": 64, "eval_n": 64,
@@ -92,8 +99,8 @@ def child_evaluate(job: dict) -> dict:
 CHILDREN = {"sample": child_sample, "evaluate": child_evaluate}
 
 
-def spawn_here(job: dict) -> dict:
-    return spawn(job, "benchmarks.gpu")
+def spawn_here(job: dict, timeout: float | None = None) -> dict:
+    return spawn(job, "benchmarks.gpu", timeout=timeout)
 
 
 def plan(p: dict) -> list[tuple[str, dict, callable]]:
@@ -107,6 +114,10 @@ def plan(p: dict) -> list[tuple[str, dict, callable]]:
         for mode in p["dcgan_modes"]:
             rows.append((f"dcgan-64 {mode} b{batch}", {"kind": "gankit", "system": "dcgan-64", "mode": mode,
                                                        "batch": batch}, spawn))
+    batch = p["dcgan_batches"][0]
+    rows.append((f"dcgan-64 fp32 untouched defaults b{batch}", {"kind": "gankit", "system": "dcgan-64",
+                                                                "mode": "fp32", "batch": batch,
+                                                                "defaults": ["train.deterministic=true"]}, spawn))
     for system in ("cyclegan-256", "pix2pix-256"):
         for mode in p["translation_modes"]:
             rows.append((f"{system} {mode} b1", {"kind": "gankit", "system": system, "mode": mode, "batch": 1}, spawn))
@@ -120,7 +131,7 @@ def plan(p: dict) -> list[tuple[str, dict, callable]]:
                                                              "batch": 256, "nproc": 2}, spawn))
     for _, job, _ in rows:
         job.update({"device": p["device"], "steps": p["steps"], "warmup": p["warmup"]})
-        job["overrides"] = p["overrides"].get(job.get("system", "dcgan-64"), [])
+        job["overrides"] = [*p["overrides"].get(job.get("system", "dcgan-64"), []), *job.pop("defaults", [])]
     return rows
 
 
@@ -149,7 +160,9 @@ def table(results: dict, device: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/bench-gpu")
-    p.add_argument("--budget", type=float, default=480, help="seconds after which no new row starts (default 480)")
+    p.add_argument("--budget", type=float, default=390, help="seconds after which no new row starts (default 390)")
+    p.add_argument("--limit", type=float, default=540,
+                   help="seconds after which a running row is stopped (default 540: the tables are out before 600)")
     p.add_argument("--tiny", action="store_true", help="toy sizes on the CPU (the test suite's check)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -167,18 +180,19 @@ def main() -> None:
     else:
         device = "cpu (tiny sizes: a check that the command works, not a measurement)"
     t0 = time.perf_counter()
-    results: dict[str, dict] = {}
-    for name, job, run in plan(settings):
-        if time.perf_counter() - t0 > a.budget:
-            results[name] = {"skipped": f"not run: over the {a.budget:.0f} s budget"}
-            continue
-        results[name] = run(job)
-        print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gpu.json").write_text(json.dumps({"device": device, "seconds": round(time.perf_counter() - t0),
-                                              "rows": results}, indent=2) + "\n")
-    (out / "gpu.md").write_text(table(results, device))
+    results: dict[str, dict] = {}
+    for name, job, run in plan(settings):
+        elapsed = time.perf_counter() - t0
+        if elapsed > a.budget:
+            results[name] = {"skipped": f"not run: over the {a.budget:.0f} s budget"}
+        else:
+            results[name] = run(job, timeout=max(1.0, a.limit - elapsed))
+            print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
+        (out / "gpu.json").write_text(json.dumps({"device": device, "seconds": round(time.perf_counter() - t0),
+                                                  "rows": results}, indent=2) + "\n")
+        (out / "gpu.md").write_text(table(results, device))
     print(table(results, device))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -133,6 +134,10 @@ def child_gankit(job: dict) -> dict:
                 _sync(tr.device)
                 i = 0 if tr.step == job["warmup"] else 1
                 marks[f"t{i}"], marks[f"drawn{i}"], marks["device"] = time.perf_counter(), tr.stream.drawn, tr.device
+                if i == 0 and tr.device.type == "cuda":  # the timed steps' peak, not compilation's or the grid's
+                    import torch
+
+                    torch.cuda.reset_peak_memory_stats(tr.device)
                 if profiler is not None:
                     profiler.start() if i == 0 else profiler.stop()
 
@@ -217,10 +222,10 @@ def child_matmul_peak(job: dict) -> dict:
     n = 8192
     a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
-    for _ in range(5):
+    for _ in range(500):  # about a second on an H100: clocks and power settle before timing
         a @ b
     torch.cuda.synchronize()
-    iters = 50
+    iters = 200
     t0 = time.perf_counter()
     for _ in range(iters):
         a @ b
@@ -250,11 +255,12 @@ def child_plain(job: dict) -> dict:
     loader = torch.utils.data.DataLoader(Images(), batch_size=job["batch"], shuffle=True, drop_last=True,
                                          num_workers=job["plain_workers"])
     nz = 100
-    G = DCGANGenerator(nz, 64, 3, 64).to(device)
-    D = nn.Sequential(DCGANDiscriminator(64, 3, 64), nn.Sigmoid()).to(device)
-    g = torch.Generator().manual_seed(0)
+    G = DCGANGenerator(nz, 64, 3, 64)
+    D = nn.Sequential(DCGANDiscriminator(64, 3, 64), nn.Sigmoid())
+    g = torch.Generator().manual_seed(0)  # a CPU generator: initialise on the CPU, then move
     dcgan_init(G, g)
     dcgan_init(D, g)
+    G, D = G.to(device), D.to(device)
     criterion = nn.BCELoss()
     opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -300,7 +306,8 @@ def child_ddp(job: dict) -> dict:
     n = job["nproc"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        sets = [*overrides, *MODES[job["mode"]], *QUIET, "train.log_every=1", *job.get("overrides", [])]
+        every = math.gcd(job["warmup"], job["steps"])  # rows at the warm-up step and the last, few syncs between
+        sets = [*overrides, *MODES[job["mode"]], *QUIET, f"train.log_every={every}", *job.get("overrides", [])]
         args = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
                 "-m", "gankit", "train", model, "--data", data, "--steps", str(job["warmup"] + job["steps"]),
                 "--batch-size", str(job["batch"]), "--out", str(out), "--device", job["device"], "--quiet",
@@ -323,14 +330,21 @@ CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "pea
             "plain": child_plain}
 
 
-def spawn(job: dict, module: str = "benchmarks.engineering.speed") -> dict:
-    """Run one job in a fresh process (`python -m module --child JOB`); returns its JSON result or {'error': ...}."""
-    proc = subprocess.run([sys.executable, "-m", module, "--child", json.dumps(job)],
-                          capture_output=True, text=True)
+def spawn(job: dict, module: str = "benchmarks.engineering.speed", timeout: float | None = None) -> dict:
+    """Run one job in a fresh process (`python -m module --child JOB`), killed after `timeout` seconds; returns its
+    JSON result or {'error': ...}."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", module, "--child", json.dumps(job)],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after {timeout:.0f} s"}
     if proc.returncode != 0:
         lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
         return {"error": lines[-1] if lines else f"exit {proc.returncode}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": "the child printed no result"}
 
 
 def spawn_median(job: dict, repeats: int) -> dict:

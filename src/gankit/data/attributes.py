@@ -32,7 +32,7 @@ from ..registry import DATASETS
 from .folder import SkipsLateFailures, scan_images
 from .info import DataInfo
 from .pairs import Geometry
-from .transforms import to_mode
+from .transforms import to_device, to_mode
 
 IMAGE_DIRS = ("", "images", "img_align_celeba")
 TEST_SHARE, TEST_MAX = 0.1, 2000
@@ -317,7 +317,7 @@ class ColourWidthDigits:
         return self
 
     def batch(self, indices: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        indices = indices.to(self.images.device)
+        indices = to_device(indices, self.images.device)
         return {"x": self.images[indices].float() / 127.5 - 1, "attrs": self.attrs[indices],
                 "mask": self.mask[indices]}
 

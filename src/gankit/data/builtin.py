@@ -14,7 +14,7 @@ from ..errors import DataError
 from ..registry import DATASETS
 from .idx import read_idx
 from .tensors import TensorImages
-from .transforms import uint8_to_unit
+from .transforms import to_device, uint8_to_unit
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
@@ -142,7 +142,7 @@ class StackedDigits:
         return self
 
     def batch(self, indices: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        indices = indices.to(self.triples.device)
+        indices = to_device(indices, self.triples.device)
         triples = self.triples[indices]  # (B, 3) indices into the base set
         x = self.base.images[triples.flatten()].view(len(indices), 3, *self.base.images.shape[-2:])
         return {"x": uint8_to_unit(x), "label": self.labels[indices]}

@@ -15,6 +15,7 @@ from ..config import DataConfig
 from ..errors import DataError
 from ..registry import DATASETS
 from .info import Batch, DataInfo
+from .transforms import to_device
 
 
 class Mixture:
@@ -37,7 +38,7 @@ class Mixture:
 
     def batch(self, indices: torch.Tensor, generator: torch.Generator) -> Batch:
         x, modes = self.sample(len(indices), generator)
-        return {"x": x.to(self.device), "mode": modes.to(self.device)}
+        return {"x": to_device(x, self.device), "mode": to_device(modes, self.device)}
 
 
 def ring8_means() -> torch.Tensor:

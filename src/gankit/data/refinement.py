@@ -16,6 +16,7 @@ from ..config import DataConfig
 from ..errors import DataError
 from .info import Batch, DataInfo
 from .tensors import TensorImages
+from .transforms import to_device
 
 
 def in_memory(dataset, labels: bool) -> TensorImages:
@@ -57,7 +58,7 @@ class RefinementData:
 
     def batch(self, indices: torch.Tensor, generator: torch.Generator) -> Batch:
         out = self.synthetic.batch(indices, generator)
-        pick = torch.randint(len(self.real), (len(indices),), generator=generator).to(self.real.images.device)
+        pick = to_device(torch.randint(len(self.real), (len(indices),), generator=generator), self.real.images.device)
         out["real"] = self.real.batch(pick, generator)["x"]
         return out
 

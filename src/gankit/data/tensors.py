@@ -6,7 +6,7 @@ import torch
 
 from ..errors import DataError
 from .info import Batch, DataInfo
-from .transforms import fit_uint8, uint8_to_unit
+from .transforms import fit_uint8, to_device, uint8_to_unit
 
 # The labelled subset of a semi-supervised set is part of the data's definition, not of a run: one fixed seed.
 LABELLED_SUBSET_SEED = 0
@@ -67,10 +67,10 @@ class TensorImages:
         return self
 
     def batch(self, indices: torch.Tensor, generator: torch.Generator) -> Batch:
-        indices = indices.to(self.images.device)
+        indices = to_device(indices, self.images.device)
         out = {"x": self._images(indices, generator)}
         if self.labelled is not None:  # semi-supervised: no label leaks into "x"'s batch
-            pick = torch.randint(len(self.labelled), (len(indices),), generator=generator).to(indices.device)
+            pick = to_device(torch.randint(len(self.labelled), (len(indices),), generator=generator), indices.device)
             chosen = self.labelled[pick]
             out["x_l"], out["label_l"] = self._images(chosen, generator), self.labels[chosen]
         elif self.labels is not None:
@@ -81,5 +81,5 @@ class TensorImages:
         x = uint8_to_unit(self.images[indices])
         if self.flip:
             mask = torch.rand(len(indices), generator=generator) < 0.5
-            x = torch.where(mask.to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
+            x = torch.where(to_device(mask, x.device).view(-1, 1, 1, 1), x.flip(-1), x)
         return x

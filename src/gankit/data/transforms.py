@@ -101,6 +101,14 @@ def fit_uint8(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
     return torch.cat(out)
 
 
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A small host tensor (indices, masks, 2-D points) on `device`. To a GPU through pinned memory without waiting:
+    a plain copy from pageable memory synchronises, and this runs every step."""
+    if device.type == "cuda" and x.device.type == "cpu":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
+
+
 def uint8_to_unit(x: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [-1, 1], the range of a tanh generator."""
     return x.float().div_(127.5).sub_(1.0)
