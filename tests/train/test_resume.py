@@ -115,3 +115,26 @@ def test_killed_before_the_first_checkpoint_resume_starts_over(tmp_path):
     run = gankit.resume(tmp_path / "killed", progress=False)
     assert run.status == "finished" and run.step == STEPS
     assert_bitwise_equal(final_state(tmp_path / "straight"), final_state(tmp_path / "killed"))
+
+
+def test_a_checkpoint_whose_noise_generator_is_from_another_device_resumes_reseeded(tmp_path, capsys):
+    """A CUDA generator's state is 16 bytes, a CPU one's 5,056: a GPU run resumed on the CPU goes on, and says so."""
+    from gankit.data.stream import mix
+    from gankit.train.hooks import Hook
+
+    after = {}
+
+    class FromAGPU(Hook):
+        def step(self, tr):
+            if tr.step == 2 and not after:
+                state = tr.state()
+                state["rng"]["noise"] = torch.zeros(16, dtype=torch.uint8)
+                tr.load_state(state)
+                after["noise"] = tr.model.noise.get_state()
+
+    run = gankit.train("dcgan", "digits", overrides=TINY, steps=3, out=tmp_path / "r", device="cpu",
+                       hooks=[FromAGPU()], progress=False)
+    assert run.status == "finished"
+    expected = torch.Generator().manual_seed(mix(0, 5, 2))  # train.seed 0.get_state()
+    assert torch.equal(after["noise"], expected)
+    assert "noise is reseeded from the seed and step 2" in capsys.readouterr().err

@@ -132,17 +132,31 @@ class Trainer:
             self.model.load_extra_state(state.get("extra") or {})
             rng = state["rng"]
             torch.set_rng_state(rng["torch"])
-            self.model.noise.set_state(rng["noise"])
+            self._restore_noise(rng["noise"], int(state["step"]))
             random.setstate(rng["python"])
             _set_numpy_state(rng["numpy"])
             if "cuda" in rng and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(rng["cuda"])
+                for index, cuda_state in enumerate(rng["cuda"][:torch.cuda.device_count()]):
+                    torch.cuda.set_rng_state(cuda_state, index)
         except (KeyError, RuntimeError, ValueError, TypeError) as e:
             raise CheckpointError(f"checkpoint does not fit this model: {str(e).splitlines()[0]}") from None
         self.step = int(state["step"])
         self.rollbacks, self.lr_scale = int(state.get("rollbacks", 0)), float(state.get("lr_scale", 1.0))
         self.stream = self._stream(int(state["batches_drawn"]))
         self.last_checkpoint_step = self.step
+
+    def _restore_noise(self, saved: torch.Tensor, step: int) -> None:
+        """The model's noise generator as saved. A generator's state belongs to its kind of device (a CPU one's is
+        5,056 bytes, a CUDA one's 16): a run resumed on another kind goes on with noise seeded from its seed and
+        step, and says that it is no longer the run it would have been."""
+        try:
+            self.model.noise.set_state(saved)
+        except RuntimeError:
+            self.model.noise.manual_seed(mix(self.cfg.train.seed, 5, step))
+            if self.dist.main:
+                print(f"gankit: the checkpoint's noise generator is from another kind of device than "
+                      f"{self.device.type}: the model's noise is reseeded from the seed and step {step}, so the run "
+                      "goes on, but not bitwise as it would have on its own device", file=sys.stderr)
 
     def save_checkpoint(self) -> Path:
         """Every process calls this at the same step; rank 0 writes, the others wait until it is on disk.
