@@ -135,6 +135,6 @@ def test_a_checkpoint_whose_noise_generator_is_from_another_device_resumes_resee
     run = gankit.train("dcgan", "digits", overrides=TINY, steps=3, out=tmp_path / "r", device="cpu",
                        hooks=[FromAGPU()], progress=False)
     assert run.status == "finished"
-    expected = torch.Generator().manual_seed(mix(0, 5, 2))  # train.seed 0.get_state()
+    expected = torch.Generator().manual_seed(mix(0, 5, 2)).get_state()  # train.seed 0, step 2
     assert torch.equal(after["noise"], expected)
     assert "noise is reseeded from the seed and step 2" in capsys.readouterr().err
