@@ -151,6 +151,8 @@ def table(results: dict, device: str) -> str:
         if peak and flops and name.startswith("dcgan-64") and "torchrun" not in name:
             batch = int(name.rsplit("b", 1)[-1])
             mfu = f"{100 * flops * r['img_per_s'] / batch / peak:.1f} %"
+        if r.get("compiled_graphs") == 0:
+            name += " (compile fell back to eager)"
         step = f"{r['step_ms']:.1f}" if "step_ms" in r else ""
         memory = f"{r['peak_mb']:.0f}" if r.get("peak_mb") else ""
         lines.append(f"| {name} | {r['img_per_s']:.1f} | {step} | {memory} | {mfu} |")

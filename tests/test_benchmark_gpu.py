@@ -20,6 +20,7 @@ def test_the_gpu_command_runs_every_row_on_the_cpu(tmp_path):
     assert not [name for name, r in rows.items() if "error" in r or "skipped" in r]
     assert all(r["img_per_s"] > 0 for name, r in rows.items() if "FLOPs" not in name)
     assert rows["dcgan-64 FLOPs/step b8"]["flops"] > 0
+    assert rows["dcgan-64 fp32 compile b8"]["compiled_graphs"] > 0 and "compiled_graphs" not in rows["dcgan-64 fp32 b8"]
     table = (tmp_path / "gpu.md").read_text()
     assert "| dcgan-64 fp32 compile b8 |" in table and "| gankit evaluate dcgan-64 |" in table
 

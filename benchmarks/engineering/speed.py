@@ -149,8 +149,13 @@ def child_gankit(job: dict) -> dict:
     images = (marks["drawn1"] - marks["drawn0"]) * job["batch"]
     if profiler is not None:
         return {"shares": where_time_goes(profiler.key_averages(), seconds)}
-    return {"img_per_s": images / seconds, "step_ms": 1000 * seconds / job["steps"],
-            "peak_mb": _peak_memory_mb(marks["device"])}
+    out = {"img_per_s": images / seconds, "step_ms": 1000 * seconds / job["steps"],
+           "peak_mb": _peak_memory_mb(marks["device"])}
+    if "compile" in job["mode"]:  # compile errors are suppressed (eager fallback): say whether it compiled at all
+        from torch._dynamo.utils import counters
+
+        out["compiled_graphs"] = int(counters["stats"]["unique_graphs"])
+    return out
 
 
 # What each kind of operator is called in the profiler (first match wins); the rest are "other ops".
@@ -391,6 +396,8 @@ def main() -> None:
     import torch
 
     on_gpu = a.device in ("auto", "cuda") and torch.cuda.is_available()
+    if on_gpu and a.profile:
+        sys.exit("--profile reads the CPU's time only: on a GPU, use torch.profiler with CUDA activity")
     where = torch.cuda.get_device_name() if on_gpu else f"CPU, {os.cpu_count()} cores, torch {torch.__version__}"
     print(f"# {where}; {a.steps} timed steps after {a.warmup} warm-up steps, median of {a.repeats} run(s); "
           "train.deterministic=false", flush=True)
