@@ -2,7 +2,7 @@
 
     python -m benchmarks.engineering.speed [--systems dcgan-64 ...] [--modes fp32 bf16 compile ...] [--batch 64]
                                            [--steps 20] [--warmup 5] [--repeats 1] [--ddp N] [--device auto]
-                                           [--no-plain] [--profile]
+                                           [--no-plain] [--profile] [--set KEY=VALUE ...]
 
 Each (system, mode) trains in its own process through gankit's own trainer (so the numbers include the data
 stream, the step and the loop, and peak memory is that run's alone) with `train.deterministic=false`, and
@@ -383,6 +383,9 @@ def main() -> None:
     p.add_argument("--plain-workers", type=int, default=0, help="DataLoader workers of the plain loop")
     p.add_argument("--ddp", type=int, default=0, metavar="N",
                    help="also time fp32 under torchrun with N processes (gloo on CPU, NCCL on GPUs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                   help="a config override for every gankit row, after the benchmark's own (e.g. "
+                        "train.deterministic=true: gankit's untouched default)")
     p.add_argument("--profile", action="store_true",
                    help="after each row, one more run under torch's profiler: where the step's time goes")
     p.add_argument("--json", help="also write every result here")
@@ -400,13 +403,13 @@ def main() -> None:
         sys.exit("--profile reads the CPU's time only: on a GPU, use torch.profiler with CUDA activity")
     where = torch.cuda.get_device_name() if on_gpu else f"CPU, {os.cpu_count()} cores, torch {torch.__version__}"
     print(f"# {where}; {a.steps} timed steps after {a.warmup} warm-up steps, median of {a.repeats} run(s); "
-          "train.deterministic=false", flush=True)
+          f"{' '.join(['train.deterministic=false', *a.sets])}", flush=True)
     peak = spawn({"kind": "peak"})["flops_per_s"] if on_gpu else None
     if peak:
         print(f"# measured bf16 matmul peak: {peak / 1e12:.0f} TFLOP/s", flush=True)
     results = []
     for batch in a.batch:
-        base = {"batch": batch, "steps": a.steps, "warmup": a.warmup, "device": a.device}
+        base = {"batch": batch, "steps": a.steps, "warmup": a.warmup, "device": a.device, "overrides": a.sets}
         plain = None
         if not a.no_plain and "dcgan-64" in a.systems:
             plain = spawn_median({**base, "kind": "plain", "plain_workers": a.plain_workers}, a.repeats)
