@@ -28,6 +28,7 @@ import json
 import math
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -338,16 +339,23 @@ CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "pea
 def spawn(job: dict, module: str = "benchmarks.engineering.speed", timeout: float | None = None) -> dict:
     """Run one job in a fresh process (`python -m module --child JOB`), killed after `timeout` seconds; returns its
     JSON result or {'error': ...}."""
+    # Its own process group, so a stop also ends what it started (torchrun's workers, data workers).
+    proc = subprocess.Popen([sys.executable, "-m", module, "--child", json.dumps(job)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        proc = subprocess.run([sys.executable, "-m", module, "--child", json.dumps(job)],
-                              capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"error": f"stopped after {timeout:.0f} s"}
+    except BaseException:  # Ctrl-C reaches this process only: end the child's group too
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
     if proc.returncode != 0:
-        lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
+        lines = [x for x in stderr.strip().splitlines() if x.strip()]
         return {"error": lines[-1] if lines else f"exit {proc.returncode}"}
     try:
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         return {"error": "the child printed no result"}
 
