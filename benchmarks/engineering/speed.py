@@ -160,7 +160,9 @@ def child_gankit(job: dict) -> dict:
 
 
 # What each kind of operator is called in the profiler (first match wins); the rest are "other ops".
-OP_KINDS = {"convolution": ("conv",), "matrix products": ("mm", "matmul", "linear"), "normalization": ("norm",),
+OP_KINDS = {"convolution": ("convolution", "conv1d", "conv2d", "conv3d", "conv_transpose"),
+            "matrix products": ("mm", "matmul", "linear"),
+            "normalization": ("batch_norm", "layer_norm", "instance_norm", "group_norm"),
             "activations": ("relu", "tanh", "sigmoid", "threshold", "elu", "clamp"),
             "optimizer": ("adam", "foreach", "optimizer"), "copies": ("copy", "contiguous", "clone")}
 
@@ -339,17 +341,26 @@ CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "pea
 def spawn(job: dict, module: str = "benchmarks.engineering.speed", timeout: float | None = None) -> dict:
     """Run one job in a fresh process (`python -m module --child JOB`), killed after `timeout` seconds; returns its
     JSON result or {'error': ...}."""
-    # Its own process group, so a stop also ends what it started (torchrun's workers, data workers).
+    # Its own process group, so a stop reaches what it started: SIGTERM first, which torchrun passes on to its
+    # workers (they run in sessions of their own), then SIGKILL for whatever is left in the group.
     proc = subprocess.Popen([sys.executable, "-m", module, "--child", json.dumps(job)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def stop() -> None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        stop()
         return {"error": f"stopped after {timeout:.0f} s"}
-    except BaseException:  # Ctrl-C reaches this process only: end the child's group too
-        os.killpg(proc.pid, signal.SIGKILL)
+    except BaseException:  # Ctrl-C reaches this process only: stop the child's group too
+        stop()
         raise
     if proc.returncode != 0:
         lines = [x for x in stderr.strip().splitlines() if x.strip()]

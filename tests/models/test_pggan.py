@@ -146,8 +146,17 @@ def test_the_level_is_read_back_from_its_buffer_only_after_the_buffer_changed(mo
     model = make(16)
     as_stored = torch.tensor(1.3).item()  # float32, as the buffer holds it
     reads = []
-    real_float = torch.Tensor.__float__
-    monkeypatch.setattr(torch.Tensor, "__float__", lambda t: reads.append(1) or real_float(t))
+    real_float, real_item = torch.Tensor.__float__, torch.Tensor.item
+
+    def counted(read):
+        def patched(t):
+            if t.data_ptr() in (model.G.level.data_ptr(), model.D.level.data_ptr()):
+                reads.append(1)
+            return read(t)
+        return patched
+
+    monkeypatch.setattr(torch.Tensor, "__float__", counted(real_float))
+    monkeypatch.setattr(torch.Tensor, "item", counted(real_item))
     z, x = torch.randn(4, 12), torch.randn(4, 1, 16, 16)
     model.set_level(1.3)
     for _ in range(3):

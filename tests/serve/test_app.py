@@ -322,6 +322,12 @@ def test_a_diverged_model_answers_null_not_a_500():
             p.fill_(float("nan"))
     response = TestClient(create_app(model)).post("/api/score?scorer=encoder", content=png())
     assert response.status_code == 200 and response.json()["score"] is None
+    model = tiny("triplegan")
+    with torch.no_grad():
+        for p in model.system.C_avg.parameters():  # the averaged classifier answers
+            p.fill_(float("nan"))
+    answer = TestClient(create_app(model)).post("/api/classify", content=png()).json()
+    assert answer["label"] is answer["class"] is None and set(answer["probabilities"].values()) == {None}
 
 def test_only_local_host_names_on_loopback():
     from gankit.serve.app import allowed_hosts

@@ -250,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--out", metavar="metrics.json")
     v.add_argument("--inception", metavar="FILE", help="the published FID Inception weights "
                    "(pt_inception-2015-12-05-6726825d.pth): adds the standard fid, kid and is (docs/standard-fid.md)")
-    _device(v)
+    _device(v, default="cpu")  # the same numbers on every machine unless asked (a GPU draws other noise)
 
     sub.add_parser("list", help="the models and datasets")
 

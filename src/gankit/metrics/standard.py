@@ -111,7 +111,9 @@ class InceptionReference:
         real = quantize(real01.cpu())
         weights_sha256, path = getattr(net, "weights_sha256", None), None
         if cache is not None and weights_sha256 is not None:
-            h = hashlib.sha256(f"{weights_sha256}:{size}:{tuple(real.shape)}:".encode())
+            device = next(net.parameters()).device.type  # a GPU's convolutions (TF32) give other features
+            where = "" if device == "cpu" else f"{device}:"
+            h = hashlib.sha256(f"{weights_sha256}:{size}:{tuple(real.shape)}:{where}".encode())
             h.update((real * 255).round().to(torch.uint8).numpy().tobytes())
             path = Path(cache).expanduser() / "inception-features" / f"{h.hexdigest()[:32]}.safetensors"
         if path is not None and path.is_file():

@@ -114,7 +114,9 @@ def lrelu(leak: float) -> nn.Module:
 class Growing(nn.Module):
     """Holds the growing level as a buffer (saved, copied into the EMA generator, exported) and hands the forward
     its value as a Python number, read back from the buffer only after the buffer changed: reading a GPU tensor
-    waits for the GPU, and G and D read the level several times per step."""
+    waits for the GPU, and G and D read the level several times per step. A change is seen through the tensor's
+    version counter (fill_, copy_, load_state_dict) or a new tensor (.to, assign): writes through `.data` or a
+    collective are not, which is harmless here since every process holds the same level."""
 
     def __init__(self, last_level: int):
         super().__init__()

@@ -109,10 +109,6 @@ def label_layout(info: DataInfo) -> tuple[list[str], list[list[int]], list[int]]
     else:
         raise ConfigError(f"stargan translates between labelled domains: {info.name} has no attributes or classes "
                           "(use attributes:DIR, mnist-attrs, or a folder with one sub-folder per domain)")
-    for name in layout[0]:  # each must be addressable as --attrs "name=1,other=0" and --domain name
-        if not name or name != name.strip() or any(c in name for c in ",=") or not name.isprintable():
-            raise ConfigError(f"stargan: the label name {name!r} of {info.name} cannot be named in --attrs "
-                              "(empty, surrounding spaces, ',' '=' or a control character): rename it")
     return layout
 
 
@@ -144,6 +140,11 @@ class StarGAN(GANModel):
     def check(self, train, n_images: int) -> None:
         if train.ema_beta > 0:
             raise ConfigError("stargan keeps no EMA copy: leave train.ema_beta at 0")
+        # Checked when training starts, not when a model loads: a model trained before this check still loads.
+        for name in self.attrs:  # each must be addressable as --attrs "name=1,other=0" and --domain name
+            if not name or name != name.strip() or any(c in name for c in ",=") or not name.isprintable():
+                raise ConfigError(f"stargan: the label name {name!r} of {self.info.name} cannot be named in --attrs "
+                                  "(empty, surrounding spaces, ',' '=' or a control character): rename it")
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.adam(self.G, self.cfg.lr_G), "D": self.adam(self.D, self.cfg.lr_D)}

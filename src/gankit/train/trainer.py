@@ -149,9 +149,9 @@ class Trainer:
         """The model's noise generator as saved. A generator's state belongs to its kind of device (a CPU one's is
         5,056 bytes, a CUDA one's 16): a run resumed on another kind goes on with noise seeded from its seed and
         step, and says that it is no longer the run it would have been."""
-        try:
+        if saved.numel() == self.model.noise.get_state().numel():  # same kind: a state that fails here is damage
             self.model.noise.set_state(saved)
-        except RuntimeError:
+        else:
             self.model.noise.manual_seed(mix(self.cfg.train.seed, 5, step))
             if self.dist.main:
                 print(f"gankit: the checkpoint's noise generator is from another kind of device than "
