@@ -26,3 +26,31 @@ def test_a_profiled_run_reports_shares_not_rates():
                       "device": "cpu", "profile": True})
     assert set(r) == {"shares"} and sum(r["shares"].values()) == pytest.approx(1.0)
     assert r["shares"]["matrix products"] > 0 and r["shares"]["convolution"] == 0  # an MLP
+
+
+def test_a_stopped_row_ends_what_it_started(tmp_path, monkeypatch):
+    """A row past its time limit is stopped with everything it started (torchrun's workers, data workers)."""
+    import os
+    import time
+
+    from benchmarks.engineering.speed import spawn
+
+    (tmp_path / "slow_row.py").write_text(
+        "import json, subprocess, sys, time\n"
+        "job = json.loads(sys.argv[-1])\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "open(job['pid_file'], 'w').write(str(worker.pid))\n"
+        "time.sleep(120)\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    pid_file = tmp_path / "worker.pid"
+    t0 = time.perf_counter()
+    assert spawn({"pid_file": str(pid_file)}, "slow_row", timeout=3) == {"error": "stopped after 3 s"}
+    assert time.perf_counter() - t0 < 30
+    worker = int(pid_file.read_text())
+    for _ in range(50):  # gone, or a zombie waiting for a parent that reaps it
+        status = f"/proc/{worker}/status"
+        if not os.path.exists(status) or "State:\tZ" in open(status).read():
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the row's worker {worker} outlived the stop")
