@@ -15,7 +15,7 @@ from gankit import onnx_export
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.models import DataInfo
-from gankit.onnx_export import graphs, max_difference, run_graph, write_checked, write_graph
+from gankit.onnx_export import graphs, max_difference, run_graph, task_graphs, write_checked, write_graph
 from gankit.registry import MODELS
 from gankit.trained import Model
 
@@ -91,7 +91,7 @@ def check_graphs(model, tmp_path) -> dict[str, float]:
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_every_graph_runs_in_onnxruntime_as_in_pytorch(name, tmp_path, monkeypatch):
-    monkeypatch.setattr(onnx_export, "TILE", 32)  # a fixed-size graph's size (upscale): small images, fast
+    monkeypatch.setattr(task_graphs, "TILE", 32)  # a fixed-size graph's size (upscale): small images, fast
     model = tiny(name)
     found, notes = graphs(model)
     covered = {g.task for g in found}

@@ -374,7 +374,7 @@ class PGGAN(GANModel):
         self.optimize("G", loss_G)
 
         return {"D/loss": loss_D.detach(), "D/gp": gp.detach(), "D/drift": drift.detach(), "G/loss": loss_G.detach(),
-                "D/wasserstein": wasserstein, "level": torch.tensor(level, device=loss_G.device)}
+                "D/wasserstein": wasserstein, "level": self.G.level.clone()}
 
 
 @MODELS.register("pggan-cpu")

@@ -232,10 +232,9 @@ def _score_map(model, p: dict[str, Any], x: torch.Tensor) -> Image.Image:
 def _classify(model, _, x: torch.Tensor) -> dict[str, Any]:
     probs = classify.classify(model, x)[0].tolist()
     names = model.info.class_names or [str(k) for k in range(len(probs))]
-    if not all(math.isfinite(p) for p in probs):  # a diverged classifier: no label rather than class 0
-        return {"label": None, "class": None, "probabilities": dict(zip(names, probs))}
-    k = max(range(len(probs)), key=probs.__getitem__)
-    return {"label": names[k], "class": k, "probabilities": dict(zip(names, probs))}
+    # a diverged classifier (non-finite probabilities) gets no label rather than class 0
+    k = max(range(len(probs)), key=probs.__getitem__) if all(math.isfinite(p) for p in probs) else None
+    return {"label": None if k is None else names[k], "class": k, "probabilities": dict(zip(names, probs))}
 
 
 # ------------------------------------------------------------------------------------------------ upscale, refine
