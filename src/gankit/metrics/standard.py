@@ -18,7 +18,6 @@ Protocol (pytorch-fid's for the features; the papers' for the statistics):
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import GankitError
+from ..outputs import write_atomically
 from ..safetensors_io import read_tensors, write_tensors
 from .frechet import frechet_distance, gaussian_stats
 
@@ -121,11 +121,9 @@ class InceptionReference:
         else:
             self.real_feats = self.features(real)[0]
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-                write_tensors(tmp, {"pool3": torch.from_numpy(self.real_feats.astype(np.float32))},
-                              metadata={"weights_sha256": weights_sha256, "size": str(size)})
-                os.replace(tmp, path)
+                pool3 = {"pool3": torch.from_numpy(self.real_feats.astype(np.float32))}
+                write_atomically(path, lambda tmp: write_tensors(tmp, pool3, metadata={
+                    "weights_sha256": weights_sha256, "size": str(size)}))
         self.real_stats = gaussian_stats(self.real_feats)
 
     def features(self, x01: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

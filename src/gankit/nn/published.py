@@ -8,13 +8,13 @@ SHA-256 so a changed source is converted again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from ..errors import CheckpointError
+from ..outputs import write_atomically
 from ..safetensors_io import check_header, read_tensors, write_tensors
 
 
@@ -48,8 +48,6 @@ def cached_weights(source: Path, digest: str, cache: Path,
     except CheckpointError as e:
         raise CheckpointError(f"{source}: {e}") from None
     tensors = {k: v.contiguous() for k, v in fitted.items()}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
-    write_tensors(tmp, tensors, metadata={"source": source.name, "source_sha256": digest, **(metadata or {})})
-    os.replace(tmp, cache)
+    write_atomically(cache, lambda tmp: write_tensors(tmp, tensors, metadata={
+        "source": source.name, "source_sha256": digest, **(metadata or {})}))
     return read_tensors(cache)
