@@ -16,6 +16,7 @@ import gankit
 from gankit.errors import GankitError
 from gankit.metrics.classifier import SmallCNN, cache_dir, cached_classifier, handwriting_variation, train_classifier
 from gankit.train import checkpoint
+from gankit.train.hooks import Hook
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -72,6 +73,29 @@ def train_or_resume(model: str, spec: str, overrides: list[str], steps: int, run
     if run.status != "finished":  # stopped (Ctrl-C, SIGTERM): a half-trained model is not what the numbers are for
         sys.exit(f"{run_dir}: training stopped at step {run.step}; run the same command again to continue")
     return round(time.perf_counter() - t0)
+
+
+class WallClock(Hook):
+    """Ends a run after `seconds` of training: the trainer finishes that step and the run ends as finished, with its
+    final checkpoint. `at(tr, elapsed)` runs after every step (a subclass stores snapshots there); its own time is
+    not counted as training. `elapsed`: the training seconds so far."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.elapsed, self.paused = seconds, 0.0, 0.0
+
+    def start(self, tr) -> None:
+        self.t0, self.paused = time.perf_counter(), 0.0
+
+    def step(self, tr) -> None:
+        self.elapsed = time.perf_counter() - self.t0 - self.paused
+        t = time.perf_counter()
+        self.at(tr, self.elapsed)
+        self.paused += time.perf_counter() - t
+        if self.elapsed >= self.seconds:
+            tr.cfg.train.steps = tr.step  # the budget is spent: the run ends at this step
+
+    def at(self, tr, elapsed: float) -> None:
+        pass
 
 
 def trained_for(seconds: int | None) -> str:

@@ -30,18 +30,16 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import time
 from pathlib import Path
 
 import numpy as np
 
 import gankit
-from benchmarks.common import SHARED_DATA, run_main, shown_overrides
+from benchmarks.common import SHARED_DATA, WallClock, run_main, shown_overrides
 from gankit.config import DataConfig
 from gankit.evaluate import make_evaluator
 from gankit.tasks.sample import sample_to_file
-from gankit.train.trainer import Hook
 
 NEVER = 10**9  # steps: the budget ends every run
 COMMON = ["data.img_size=32", "data.fit=pad", "train.tensorboard=false", f"train.checkpoint_every={NEVER}",
@@ -49,22 +47,6 @@ COMMON = ["data.img_size=32", "data.fit=pad", "train.tensorboard=false", f"train
 TINY = {"lapgan": ["model.z_dim=8", "model.coarse_g_hidden=16", "model.coarse_d_hidden=16", "train.batch_size=8",
                    "data.img_size=16"],
         "dcgan": ["model.base_channels=8", "model.z_dim=16", "train.batch_size=8", "data.img_size=16"]}
-
-
-class Budget(Hook):
-    """Stops training once `seconds` have passed since it started, as Ctrl-C would (a checkpoint at that step)."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.elapsed = 0.0
-
-    def start(self, tr) -> None:
-        self.t0 = time.perf_counter()
-
-    def step(self, tr) -> None:
-        self.elapsed = time.perf_counter() - self.t0
-        if self.elapsed >= self.seconds:
-            tr._stop_signal = signal.SIGINT  # the trainer's own stop request: finish the step, save, return
 
 
 def arms(a) -> list[tuple[str, int, str, list[str]]]:
@@ -86,10 +68,10 @@ def train_for(system: str, spec: str, overrides: list[str], seed: int, seconds: 
         return json.loads(done.read_text())
     if run_dir.exists():  # cut short: its clock is lost, so it starts again
         shutil.rmtree(run_dir)
-    budget = Budget(seconds)
+    budget = WallClock(seconds)
     run = gankit.train(system, spec, overrides=[*COMMON, *overrides], steps=NEVER, out=run_dir, seed=seed,
                        progress=False, hooks=[budget])
-    if run.step >= NEVER or budget.elapsed < seconds:  # stopped by the user, not by the budget
+    if run.status != "finished" or budget.elapsed < seconds:  # stopped by the user, not by the budget
         raise SystemExit(f"{run_dir}: training stopped at step {run.step} before its budget; run the same command "
                          "again to train it afresh")
     result = {"steps": run.step, "train_seconds": round(budget.elapsed, 1),

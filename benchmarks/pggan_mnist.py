@@ -34,39 +34,36 @@ import argparse
 import copy
 import json
 import shutil
-import time
 from pathlib import Path
 from statistics import mean
 
 import gankit
-from benchmarks.common import SHARED_DATA, run_main
+from benchmarks.common import SHARED_DATA, WallClock, run_main
 from gankit.config import load_yaml, resolve_config
 from gankit.evaluate import make_evaluator
 from gankit.safetensors_io import read_tensors, write_tensors
-from gankit.train.hooks import Hook
 
 SUBDIR = {"mnist": "mnist", "fashion-mnist": "fashion_mnist"}
 ENDLESS = 10**8  # steps: the budget, not the step count, ends every run
 
 
-class Budget(Hook):
+class Budget(WallClock):
     """Ends a run after `seconds` of training and stores the sampled generator at `points` evenly spaced moments
     (the time spent storing is not counted)."""
 
     def __init__(self, seconds: float, points: int, out: Path):
-        self.seconds, self.out = seconds, out
+        super().__init__(seconds)
+        self.out = out
         self.marks = [seconds * (i + 1) / points for i in range(points)]
         self.rows: list[dict] = []
 
     def start(self, tr):
-        self.t0, self.paused = time.perf_counter(), 0.0
+        super().start(tr)
         self.out.mkdir(parents=True, exist_ok=True)
 
-    def step(self, tr):
-        elapsed = time.perf_counter() - self.t0 - self.paused
+    def at(self, tr, elapsed):
         if not self.marks or elapsed < self.marks[0]:
             return
-        t = time.perf_counter()
         while self.marks and elapsed >= self.marks[0]:
             self.marks.pop(0)
         G = tr.ema.copy if tr.ema else tr.model.G
@@ -78,9 +75,6 @@ class Budget(Hook):
                           "level": None if level is None else float(level),
                           "full_size": level is None or float(level) == tr.model.last_level,
                           "G": "ema" if tr.ema else "raw", "file": path.name})
-        if not self.marks:
-            tr.cfg.train.steps = tr.step  # the budget is spent: the run ends here (finished, final checkpoint)
-        self.paused += time.perf_counter() - t
 
 
 def arms(a) -> list[tuple[str, str, list[str], list[int]]]:
