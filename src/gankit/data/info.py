@@ -41,6 +41,11 @@ class DataInfo:
     def is_image(self) -> bool:
         return self.dim == 0
 
+    @property
+    def label_names(self) -> list[str]:
+        """The classes' names: as the data gave them, else their numbers."""
+        return list(self.class_names) or [str(k) for k in range(self.num_classes)]
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataInfo:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})

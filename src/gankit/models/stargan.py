@@ -105,7 +105,7 @@ def label_layout(info: DataInfo) -> tuple[list[str], list[list[int]], list[int]]
         layout = list(info.attrs), [list(g) for g in info.attr_groups], list(info.label_sets) or [len(info.attrs)]
     elif info.num_classes >= 2:
         K = info.num_classes
-        layout = list(info.class_names) or [str(k) for k in range(K)], [list(range(K))], [K]
+        layout = info.label_names, [list(range(K))], [K]
     else:
         raise ConfigError(f"stargan translates between labelled domains: {info.name} has no attributes or classes "
                           "(use attributes:DIR, mnist-attrs, or a folder with one sub-folder per domain)")

@@ -352,7 +352,7 @@ def classify_graphs(model) -> tuple[list[Graph], list[str]]:
     system = system_of(model)
     info = system.info
     example = _examples(info.img_channels, info.img_size, info.img_size)
-    names = info.class_names or [str(k) for k in range(info.num_classes)]
+    names = info.label_names
     return [Graph("classify", "classify", _Classifying(system), (example,),
                   [_image("images", info.img_channels, info.img_size, "images at the model's size")],
                   [Port("probabilities", ["batch", len(names)], range=[0, 1], about="class probabilities",

@@ -231,7 +231,7 @@ def _score_map(model, p: dict[str, Any], x: torch.Tensor) -> Image.Image:
 
 def _classify(model, _, x: torch.Tensor) -> dict[str, Any]:
     probs = classify.classify(model, x)[0].tolist()
-    names = model.info.class_names or [str(k) for k in range(len(probs))]
+    names = model.info.label_names
     # a diverged classifier (non-finite probabilities) gets no label rather than class 0
     k = max(range(len(probs)), key=probs.__getitem__) if all(math.isfinite(p) for p in probs) else None
     return {"label": None if k is None else names[k], "class": k, "probabilities": dict(zip(names, probs))}

@@ -50,7 +50,7 @@ def classify_files(model, inputs: list[str], out: str | Path, batch_size: int = 
             parts.append(classify(model, load_images(model, files[i:i + batch_size]), batch_size))
             bar.update(len(parts[-1]))
     probs = torch.cat(parts)
-    names = model.info.class_names or [str(k) for k in range(probs.shape[1])]
+    names = model.info.label_names
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="") as f:
