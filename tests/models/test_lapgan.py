@@ -214,6 +214,35 @@ def test_cli_levels_and_coarse(tmp_path, capsys):
         assert fragment in err and len(err.strip().splitlines()) == 1
 
 
+
+def test_coarse_images_from_the_hostile_corpus(tmp_path, capsys):
+    """--coarse DIR reads what it can and skips the rest with a reason; mixed sizes are one line, never a trace."""
+    from ..data.hostile import make_corpus
+
+    gankit.train("lapgan", "digits", overrides=TINY, steps=1, out=tmp_path / "run", device="cpu", progress=False)
+    corpus = tmp_path / "corpus"
+    expected = make_corpus(corpus)
+    assert main(["sample", str(tmp_path / "run"), "--coarse", str(corpus), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "images must all have one size" in err and "Traceback" not in err
+    for name, (kind, _) in expected.items():  # keep the unreadable files, add readable 8x8 ones in a sub-folder
+        if kind == "load":
+            (corpus / name).unlink()
+    (corpus / "nested").mkdir()
+    rgb = np.random.default_rng(0).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(corpus / "nested" / "rgb.png")
+    Image.fromarray(rgb).convert("CMYK").save(corpus / "nested" / "cmyk.jpg")
+    Image.fromarray(np.full((8, 8), 40000, np.uint16)).save(corpus / "nested" / "sixteen_bit.png")
+    assert main(["sample", str(tmp_path / "run"), "--coarse", str(corpus), "--levels", "--n", "3",
+                 "--out", str(tmp_path / "c.png")]) == 0
+    with Image.open(tmp_path / "c.png") as img:
+        assert (img.height - 2) // 66 == 3  # three levels of the three readable coarse images
+    assert "skipped" in capsys.readouterr().err  # the unreadable files, counted with their reasons
+    Image.fromarray(np.zeros((3000, 4000), np.uint8)).save(tmp_path / "photo.png")  # 12 megapixels
+    assert main(["sample", str(tmp_path / "run"), "--coarse", str(tmp_path / "photo.png"), "--out",
+                 str(tmp_path / "p.png")]) == 2
+    assert "at most the model's 32x32 pixels" in capsys.readouterr().err
+
 def test_levels_are_for_coarse_to_fine_samplers_only(tmp_path, capsys):
     from ..conftest import TINY as DCGAN_TINY
 

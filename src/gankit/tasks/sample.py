@@ -139,8 +139,13 @@ def read_coarse(model, spec: str | Path) -> torch.Tensor:
     from .files import image_files
 
     images = []
+    size = model.info.img_size
     for path in image_files([str(spec)], "coarse"):
         with Image.open(path) as img:
+            if max(img.size) > size:  # read from the header: a photo is refused before it is decoded
+                raise ArgumentError("coarse", f"images must be at most the model's {size}x{size} pixels (a "
+                                              f"level of its chain, or full size), got {img.width}x{img.height} "
+                                              f"({path.name})")
             images.append(pil_to_tensor(to_mode(img, model.info.img_channels)).float() / 127.5 - 1)
     if not images:
         raise ArgumentError("coarse", f"{spec} holds no readable image")
