@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import run_main
-from benchmarks.engineering.speed import spawn
+from benchmarks.engineering.children import run_child, spawn
 
 FULL = {"device": "cuda", "steps": 30, "warmup": 10, "dcgan_batches": [64, 256],
         "dcgan_modes": ["fp32", "bf16", "bf16 compile channels-last"],
@@ -169,9 +169,7 @@ def main() -> None:
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        job = json.loads(a.child)
-        print(json.dumps(CHILDREN[job["kind"]](job)))
-        return
+        return run_child(a.child, CHILDREN)
     settings = TINY if a.tiny else FULL
     if not a.tiny:
         import torch

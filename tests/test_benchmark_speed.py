@@ -33,7 +33,7 @@ def test_a_stopped_row_ends_what_it_started(tmp_path, monkeypatch):
     import os
     import time
 
-    from benchmarks.engineering.speed import spawn
+    from benchmarks.engineering.children import spawn
 
     (tmp_path / "slow_row.py").write_text(
         "import json, subprocess, sys, time\n"

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import run_main
+from benchmarks.engineering.children import run_child, spawn, spawn_median
 
 # name -> (model, data spec, overrides). Images are 64x64 RGB (the built-in digits, resized and replicated to
 # three channels) so the networks are the papers' 64x64 ones; the 2-D GAN is the PacGAN MLP.
@@ -338,49 +338,6 @@ CHILDREN = {"gankit": child_gankit, "ddp": child_ddp, "flops": child_flops, "pea
             "plain": child_plain}
 
 
-def spawn(job: dict, module: str = "benchmarks.engineering.speed", timeout: float | None = None) -> dict:
-    """Run one job in a fresh process (`python -m module --child JOB`), killed after `timeout` seconds; returns its
-    JSON result or {'error': ...}."""
-    # Its own process group, so a stop reaches what it started: SIGTERM first, which torchrun passes on to its
-    # workers (they run in sessions of their own), then SIGKILL for whatever is left in the group.
-    proc = subprocess.Popen([sys.executable, "-m", module, "--child", json.dumps(job)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-    def stop() -> None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop()
-        return {"error": f"stopped after {timeout:.0f} s"}
-    except BaseException:  # Ctrl-C reaches this process only: stop the child's group too
-        stop()
-        raise
-    if proc.returncode != 0:
-        lines = [x for x in stderr.strip().splitlines() if x.strip()]
-        return {"error": lines[-1] if lines else f"exit {proc.returncode}"}
-    try:
-        return json.loads(stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        return {"error": "the child printed no result"}
-
-
-def spawn_median(job: dict, repeats: int) -> dict:
-    """The median run of `repeats` (by images per second); all rates are kept."""
-    runs = [spawn(job) for _ in range(repeats)]
-    if any("error" in r for r in runs):
-        return next(r for r in runs if "error" in r)
-    mid = sorted(runs, key=lambda r: r["img_per_s"])[len(runs) // 2]
-    return {**mid, "all_img_per_s": [round(r["img_per_s"], 1) for r in runs],
-            "peak_mb": max(r["peak_mb"] for r in runs)}
-
-
 def _line(system: str, mode: str, batch: int, r: dict, extra: str = "") -> str:
     spread = ""
     if len(r.get("all_img_per_s", [])) > 1:
@@ -411,9 +368,7 @@ def main() -> None:
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        job = json.loads(a.child)
-        print(json.dumps(CHILDREN[job["kind"]](job)))
-        return
+        return run_child(a.child, CHILDREN)
 
     import torch
 
