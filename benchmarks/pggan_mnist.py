@@ -64,17 +64,17 @@ class Budget(WallClock):
     def at(self, tr, elapsed):
         if not self.marks or elapsed < self.marks[0]:
             return
-        while self.marks and elapsed >= self.marks[0]:
-            self.marks.pop(0)
         G = tr.ema.copy if tr.ema else tr.model.G
         path = self.out / f"G_{len(self.rows)}.safetensors"
         write_tensors(path, {k: v.detach().cpu().contiguous() for k, v in G.state_dict().items()})
         level = getattr(tr.model.G, "level", None)  # PGGAN's growing level (last_level: the data's size)
-        self.rows.append({"seconds": round(elapsed, 1), "step": tr.step,
-                          "images": tr.stream.drawn * tr.cfg.train.batch_size,
-                          "level": None if level is None else float(level),
-                          "full_size": level is None or float(level) == tr.model.last_level,
-                          "G": "ema" if tr.ema else "raw", "file": path.name})
+        while self.marks and elapsed >= self.marks[0]:  # one row per mark, so point i is mark i in every run
+            self.marks.pop(0)
+            self.rows.append({"seconds": round(elapsed, 1), "step": tr.step,
+                              "images": tr.stream.drawn * tr.cfg.train.batch_size,
+                              "level": None if level is None else float(level),
+                              "full_size": level is None or float(level) == tr.model.last_level,
+                              "G": "ema" if tr.ema else "raw", "file": path.name})
 
 
 def arms(a) -> list[tuple[str, str, list[str], list[int]]]:

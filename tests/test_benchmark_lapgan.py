@@ -33,5 +33,7 @@ def test_every_arm_gets_the_same_budget_and_the_cascade_its_level_numbers(tmp_pa
     table = (tmp_path / "bench" / "results.md").read_text()
     assert "| lapgan-s0 |" in table and "claim FD(lapgan) < FD(baseline) for every seed:" in table
     assert "claim FD(lapgan)" in capsys.readouterr().out
+    trained = {name: (tmp_path / "bench" / name / "budget.json").stat().st_mtime_ns for name in runs}
     again = run(monkeypatch, tmp_path / "bench")  # finished runs are evaluated again, not retrained
     assert [r["steps"] for r in again["runs"].values()] == [r["steps"] for r in runs.values()]
+    assert {name: (tmp_path / "bench" / name / "budget.json").stat().st_mtime_ns for name in runs} == trained

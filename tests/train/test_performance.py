@@ -78,19 +78,23 @@ def test_channels_last_auto_is_nhwc_for_image_models_on_the_cpu_only(tmp_path, m
     monkeypatch.setattr(DCGAN, "cpu_channels_last", False)  # as a system that measured slower in NHWC says
     assert not performance.wants_channels_last("auto", images, cpu)
 
-    # The trainer applies the resolved layout to the weights and the batches without being asked.
-    seen = []
+    # The trainer applies the resolved layout to the weights and the batches without being asked. Three channels:
+    # a one-channel NCHW tensor also counts as channels_last (size-1 dimensions are not checked).
+    def nhwc(t: torch.Tensor) -> bool:
+        return t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+
+    seen, weights = [], []
     from gankit.train.hooks import Hook
 
     class Spy(Hook):
         def start(self, tr):
-            tr.model.D.register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous(
-                memory_format=torch.channels_last)))
+            weights.extend(nhwc(p) for p in tr.model.D.parameters() if p.dim() == 4 and p.shape[1] > 1)
+            tr.model.D.register_forward_pre_hook(lambda m, args: seen.append(nhwc(args[0])))
 
     monkeypatch.setattr(DCGAN, "cpu_channels_last", True)
-    gankit.train("dcgan", "digits", overrides=TINY, steps=1, out=tmp_path / "r", device="cpu", progress=False,
-                 hooks=[Spy()])
-    assert seen and all(seen)
+    gankit.train("dcgan", "digits", overrides=[*TINY, "data.channels=3"], steps=1, out=tmp_path / "r", device="cpu",
+                 progress=False, hooks=[Spy()])
+    assert seen and all(seen) and weights and all(weights)
 
 
 def test_compile_falls_back_to_eager_with_a_warning_when_it_cannot_work(tmp_path, monkeypatch):
